@@ -1,1 +1,395 @@
-//! journal
+//! The ground-truth request journal (design.md §7).
+//!
+//! Every request the simulator answers — or refuses, resets or holds through a fault — becomes one
+//! [`JournalEntry`]. Entries go to two places:
+//! - a bounded in-memory ring (the admin API's `GET /__admin/journal` reads recent entries from it);
+//! - an append-only NDJSON file compressed with zstd, the complete record the scorer reads. The file is
+//!   written as a sequence of independent zstd frames, one per flush (every second and at shutdown), so
+//!   a crash loses at most the last second and a reader never meets a half-written frame it cannot skip.
+//!
+//! Memory therefore stays bounded however long a run lasts.
+
+use serde::{Deserialize, Serialize};
+use std::collections::VecDeque;
+use std::fs::File;
+use std::io::{BufRead, BufReader, BufWriter, Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+/// Which API family a request belongs to (fault scopes and scoring group by it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Api {
+    Rest,
+    Soap,
+    Oauth,
+    Composite,
+    Bulk,
+    Streaming,
+    Admin,
+    #[default]
+    Other,
+}
+
+impl Api {
+    pub fn name(self) -> &'static str {
+        match self {
+            Api::Rest => "rest",
+            Api::Soap => "soap",
+            Api::Oauth => "oauth",
+            Api::Composite => "composite",
+            Api::Bulk => "bulk",
+            Api::Streaming => "streaming",
+            Api::Admin => "admin",
+            Api::Other => "other",
+        }
+    }
+
+    /// Classify by path.
+    pub fn of_path(path: &str) -> Api {
+        let p = path.to_ascii_lowercase();
+        if p.starts_with("/__admin") {
+            Api::Admin
+        } else if p.starts_with("/services/soap") {
+            Api::Soap
+        } else if p.starts_with("/services/oauth2") || p.starts_with("/id/") {
+            Api::Oauth
+        } else if p.starts_with("/cometd") {
+            Api::Streaming
+        } else if p.starts_with("/services/data/") && p.contains("/jobs/") {
+            Api::Bulk
+        } else if p.starts_with("/services/data/") && p.contains("/composite") {
+            Api::Composite
+        } else if p.starts_with("/services/data") {
+            Api::Rest
+        } else {
+            Api::Other
+        }
+    }
+}
+
+/// A fault decision recorded on the request it affected.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FaultTag {
+    /// The rule that decided (its name, or `faults[i]`).
+    pub rule: String,
+    pub kind: String,
+    /// What happened on the wire: `delay:120ms`, `respond:503`, `reset`, `hang`, `refuse`, …
+    pub action: String,
+}
+
+/// One request, as the simulator saw it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct JournalEntry {
+    /// Sequence number; shown as `req-000123`.
+    pub id: u64,
+    /// Arrival on the scenario clock, microseconds.
+    pub t_us: u64,
+    /// Time to answer, microseconds (for `reset`/`hang`, until the connection ended).
+    pub latency_us: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub org: Option<String>,
+    /// Username of the session's user.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    /// Connected app (`client_id`), or `soap` for partner-API sessions.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub app: Option<String>,
+    /// `Sforce-Call-Options: client=` value.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client: Option<String>,
+    /// Remote address of the connection.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub peer: Option<String>,
+    pub method: String,
+    /// Path and query as requested (truncated to 512 bytes).
+    pub path: String,
+    /// The route template that handled it, e.g. `sobjects.get`.
+    pub route: String,
+    pub api: Api,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub object: Option<String>,
+    /// Record ids touched (capped at 20).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ids: Vec<String>,
+    /// Fields written, for writes.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fields: Vec<String>,
+    /// The request carried `If-Match`/`If-Unmodified-Since` (a conditional write).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub conditional: bool,
+    /// First 16 hex digits of SHA-256 of the body.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub body_hash: Option<String>,
+    pub status: u16,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error_code: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fault: Option<FaultTag>,
+    /// Normalised SOQL (literals replaced), for queries.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub query: Option<String>,
+    /// Hash of the records returned, to tell a poll that found nothing new.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub result_hash: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rows: Option<u64>,
+    /// API calls charged to the daily allocation.
+    #[serde(default)]
+    pub api_cost: u32,
+    /// Daily usage after this request (`used`, `max`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub api_usage: Option<(u64, u64)>,
+    /// Per-item failures inside a 2xx answer (collections, composite, bulk rows).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub item_failures: u32,
+    /// For subrequests of composite calls: the parent request's id.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parent: Option<u64>,
+    /// Bulk job id, for bulk calls.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub job: Option<String>,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
+impl JournalEntry {
+    pub fn req_id(&self) -> String {
+        format!("req-{:06}", self.id)
+    }
+}
+
+/// Details a handler adds to its response for the journal (read by the journal layer, then removed).
+#[derive(Debug, Clone, Default)]
+pub struct JournalNote {
+    pub route: &'static str,
+    pub object: Option<String>,
+    pub ids: Vec<String>,
+    pub fields: Vec<String>,
+    pub query: Option<String>,
+    pub result_hash: Option<String>,
+    pub rows: Option<u64>,
+    pub item_failures: u32,
+    pub job: Option<String>,
+    pub api_cost: Option<u32>,
+}
+
+/// The journal.
+#[derive(Debug)]
+pub struct Journal {
+    next_id: AtomicU64,
+    inner: parking_lot::Mutex<Inner>,
+    path: Option<PathBuf>,
+}
+
+struct Inner {
+    ring: VecDeque<Arc<JournalEntry>>,
+    capacity: usize,
+    file: Option<zstd::stream::write::Encoder<'static, BufWriter<File>>>,
+    written: u64,
+    line: Vec<u8>,
+}
+
+impl std::fmt::Debug for Inner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Inner")
+            .field("ring", &self.ring.len())
+            .field("written", &self.written)
+            .finish()
+    }
+}
+
+/// zstd level 3: fast enough for the request path, about 8× smaller than the NDJSON.
+const ZSTD_LEVEL: i32 = 3;
+
+impl Journal {
+    /// A journal keeping `capacity` recent entries in memory and, when `path` is given, every entry in
+    /// that file.
+    pub fn new(capacity: usize, path: Option<&Path>) -> std::io::Result<Journal> {
+        let file = match path {
+            Some(p) => {
+                if let Some(dir) = p.parent() {
+                    std::fs::create_dir_all(dir)?;
+                }
+                let f = BufWriter::with_capacity(256 * 1024, File::create(p)?);
+                Some(zstd::stream::write::Encoder::new(f, ZSTD_LEVEL)?)
+            }
+            None => None,
+        };
+        Ok(Journal {
+            next_id: AtomicU64::new(1),
+            inner: parking_lot::Mutex::new(Inner {
+                ring: VecDeque::with_capacity(capacity.min(65_536)),
+                capacity: capacity.max(1),
+                file,
+                written: 0,
+                line: Vec::with_capacity(512),
+            }),
+            path: path.map(Path::to_path_buf),
+        })
+    }
+
+    /// Reserve the next request id.
+    pub fn next_id(&self) -> u64 {
+        self.next_id.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// Append an entry (its `id` must come from [`Journal::next_id`]).
+    pub fn append(&self, entry: JournalEntry) {
+        let entry = Arc::new(entry);
+        let mut g = self.inner.lock();
+        let inner = &mut *g;
+        if let Some(enc) = inner.file.as_mut() {
+            inner.line.clear();
+            if serde_json::to_writer(&mut inner.line, &*entry).is_ok() {
+                inner.line.push(b'\n');
+                if enc.write_all(&inner.line).is_err() {
+                    tracing::warn!("journal write failed; further entries stay in memory only");
+                    inner.file = None;
+                }
+            }
+        }
+        inner.written += 1;
+        if inner.ring.len() >= inner.capacity {
+            inner.ring.pop_front();
+        }
+        inner.ring.push_back(entry);
+    }
+
+    /// Entries in memory with `id > after`, oldest first, at most `limit`.
+    pub fn recent(&self, after: u64, limit: usize) -> Vec<Arc<JournalEntry>> {
+        let g = self.inner.lock();
+        let start = g.ring.partition_point(|e| e.id <= after);
+        g.ring.iter().skip(start).take(limit).cloned().collect()
+    }
+
+    /// How many entries were appended in total.
+    pub fn len(&self) -> u64 {
+        self.inner.lock().written
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    pub fn path(&self) -> Option<&Path> {
+        self.path.as_deref()
+    }
+
+    /// Close the current zstd frame and push it to the file, so everything appended so far is readable.
+    pub fn flush(&self) -> std::io::Result<()> {
+        let mut g = self.inner.lock();
+        let Some(enc) = g.file.take() else {
+            return Ok(());
+        };
+        let mut w = enc.finish()?;
+        w.flush()?;
+        g.file = Some(zstd::stream::write::Encoder::new(w, ZSTD_LEVEL)?);
+        Ok(())
+    }
+
+    /// Forget in-memory entries (admin reset). The file keeps everything.
+    pub fn clear_memory(&self) {
+        self.inner.lock().ring.clear();
+    }
+}
+
+impl Drop for Journal {
+    fn drop(&mut self) {
+        let _ = self.flush();
+    }
+}
+
+/// Read a journal file: every complete entry, in order. A torn final frame (the process was killed
+/// mid-write) ends the iteration quietly.
+pub fn read_file(path: &Path) -> std::io::Result<impl Iterator<Item = JournalEntry>> {
+    let f = File::open(path)?;
+    let dec = zstd::stream::read::Decoder::new(BufReader::with_capacity(256 * 1024, f))?;
+    Ok(TornTolerant {
+        lines: BufReader::with_capacity(256 * 1024, dec),
+        buf: String::new(),
+    })
+}
+
+struct TornTolerant<R: Read> {
+    lines: BufReader<R>,
+    buf: String,
+}
+
+impl<R: Read> Iterator for TornTolerant<R> {
+    type Item = JournalEntry;
+
+    fn next(&mut self) -> Option<JournalEntry> {
+        loop {
+            self.buf.clear();
+            match self.lines.read_line(&mut self.buf) {
+                Ok(0) | Err(_) => return None,
+                Ok(_) => {
+                    if !self.buf.ends_with('\n') {
+                        return None;
+                    }
+                    if let Ok(e) = serde_json::from_str(&self.buf) {
+                        return Some(e);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// SHA-256 of a body, first 8 bytes as hex.
+pub fn body_hash(body: &[u8]) -> String {
+    use sha2::Digest;
+    hex::encode(&sha2::Sha256::digest(body)[..8])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ring_is_bounded_and_file_keeps_everything() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("j.ndjson.zst");
+        let j = Journal::new(10, Some(&p)).unwrap();
+        for _ in 0..25 {
+            let id = j.next_id();
+            j.append(JournalEntry {
+                id,
+                method: "GET".into(),
+                status: 200,
+                ..Default::default()
+            });
+        }
+        assert_eq!(j.recent(0, 100).len(), 10);
+        assert_eq!(j.recent(0, 100)[0].id, 16);
+        j.flush().unwrap();
+        let all: Vec<_> = read_file(&p).unwrap().collect();
+        assert_eq!(all.len(), 25);
+        assert_eq!(all[24].id, 25);
+    }
+
+    #[test]
+    fn a_torn_tail_is_skipped() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("j.ndjson.zst");
+        let j = Journal::new(10, Some(&p)).unwrap();
+        for _ in 0..5 {
+            let id = j.next_id();
+            j.append(JournalEntry {
+                id,
+                ..Default::default()
+            });
+        }
+        j.flush().unwrap();
+        // Simulate a crash mid-frame: append garbage bytes after the complete frame.
+        std::mem::forget(j);
+        let mut f = std::fs::OpenOptions::new().append(true).open(&p).unwrap();
+        f.write_all(&[0x28, 0xb5, 0x2f, 0xfd, 0x00, 0x01]).unwrap();
+        let all: Vec<_> = read_file(&p).unwrap().collect();
+        assert_eq!(all.len(), 5);
+    }
+}

@@ -19,6 +19,8 @@
 //! | [`journal`] | the ground-truth request journal (bounded memory, spilled to a file) |
 //! | [`clock`] | the scenario clock; every timestamp and wait goes through `tokio::time` |
 
+#![recursion_limit = "256"]
+
 pub mod admin;
 pub mod auth;
 pub mod bulk2;
@@ -28,6 +30,7 @@ pub mod error;
 pub mod faults;
 pub mod journal;
 pub mod org;
+pub mod recording;
 pub mod rest;
 pub mod server;
 pub mod state;

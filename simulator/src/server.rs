@@ -1,1 +1,284 @@
-//! server
+//! Listeners: one router served over plain HTTP and over HTTPS, with graceful shutdown.
+//!
+//! The caller binds (tests bind `127.0.0.1:0`), this module serves. Each connection is driven by hyper's
+//! HTTP/1.1 server; every request carries a [`ConnInfo`] extension naming its peer and scheme (URLs such
+//! as `instance_url` and `nextRecordsUrl` are built from the request's `Host` and this scheme) and a
+//! [`ConnKill`] that the fault engine uses to reset the TCP connection (`SO_LINGER 0`, then close).
+//!
+//! A [`ListenerGate`] lets the fault engine *refuse* connections: while closed, the listening socket is
+//! dropped (clients get `ECONNREFUSED`) and bound again when the gate reopens.
+
+use axum::Router;
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{watch, Notify};
+use tokio_util::sync::CancellationToken;
+use tower::ServiceExt;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scheme {
+    Http,
+    Https,
+}
+
+impl Scheme {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scheme::Http => "http",
+            Scheme::Https => "https",
+        }
+    }
+}
+
+/// What a request knows about its connection.
+#[derive(Debug, Clone)]
+pub struct ConnInfo {
+    pub peer: SocketAddr,
+    pub local: SocketAddr,
+    pub scheme: Scheme,
+    pub kill: Arc<ConnKill>,
+}
+
+/// A handle to abort a connection with a TCP reset.
+#[derive(Debug)]
+pub struct ConnKill {
+    socket: Option<socket2::Socket>,
+    notify: Notify,
+}
+
+impl ConnKill {
+    fn new(stream: &TcpStream) -> ConnKill {
+        let socket = socket2::SockRef::from(stream).try_clone().ok();
+        ConnKill {
+            socket,
+            notify: Notify::new(),
+        }
+    }
+
+    /// A handle for requests that did not come through a socket (tests with `oneshot`).
+    pub fn detached() -> Arc<ConnKill> {
+        Arc::new(ConnKill {
+            socket: None,
+            notify: Notify::new(),
+        })
+    }
+
+    /// Reset the connection: linger 0 makes the close send RST instead of FIN.
+    pub fn reset(&self) {
+        if let Some(s) = &self.socket {
+            let _ = s.set_linger(Some(Duration::ZERO));
+            let _ = s.shutdown(std::net::Shutdown::Both);
+        }
+        self.notify.notify_one();
+    }
+}
+
+/// Opens and closes listeners for the `refuse` outage mode.
+#[derive(Debug, Clone)]
+pub struct ListenerGate {
+    tx: Arc<watch::Sender<bool>>,
+}
+
+impl Default for ListenerGate {
+    fn default() -> Self {
+        let (tx, _) = watch::channel(true);
+        ListenerGate { tx: Arc::new(tx) }
+    }
+}
+
+impl ListenerGate {
+    /// `true` accepts connections, `false` refuses them.
+    pub fn set_open(&self, open: bool) {
+        self.tx.send_if_modified(|v| {
+            let changed = *v != open;
+            *v = open;
+            changed
+        });
+    }
+
+    pub fn is_open(&self) -> bool {
+        *self.tx.borrow()
+    }
+
+    fn subscribe(&self) -> watch::Receiver<bool> {
+        self.tx.subscribe()
+    }
+}
+
+/// A bound listener and how to serve it.
+pub struct Listener {
+    pub listener: TcpListener,
+    pub tls: Option<Arc<rustls::ServerConfig>>,
+}
+
+impl Listener {
+    pub fn plain(listener: TcpListener) -> Listener {
+        Listener {
+            listener,
+            tls: None,
+        }
+    }
+
+    pub fn tls(listener: TcpListener, config: Arc<rustls::ServerConfig>) -> Listener {
+        Listener {
+            listener,
+            tls: Some(config),
+        }
+    }
+}
+
+/// Serve `app` on every listener until `shutdown` is cancelled, then finish in-flight requests (up to
+/// `grace`) and return.
+pub async fn serve(
+    listeners: Vec<Listener>,
+    app: Router,
+    gate: ListenerGate,
+    shutdown: CancellationToken,
+    grace: Duration,
+) -> std::io::Result<()> {
+    let graceful = Arc::new(hyper_util::server::graceful::GracefulShutdown::new());
+    let mut tasks = tokio::task::JoinSet::new();
+    for l in listeners {
+        tasks.spawn(accept_loop(
+            l,
+            app.clone(),
+            gate.clone(),
+            shutdown.clone(),
+            graceful.clone(),
+        ));
+    }
+    while let Some(r) = tasks.join_next().await {
+        if let Ok(Err(e)) = r {
+            tracing::error!("listener failed: {e}");
+        }
+    }
+    let graceful = Arc::try_unwrap(graceful).ok();
+    if let Some(g) = graceful {
+        if tokio::time::timeout(grace, g.shutdown()).await.is_err() {
+            tracing::warn!("connections still open after {grace:?}; closing them");
+        }
+    }
+    Ok(())
+}
+
+async fn accept_loop(
+    l: Listener,
+    app: Router,
+    gate: ListenerGate,
+    shutdown: CancellationToken,
+    graceful: Arc<hyper_util::server::graceful::GracefulShutdown>,
+) -> std::io::Result<()> {
+    let addr = l.listener.local_addr()?;
+    let scheme = if l.tls.is_some() {
+        Scheme::Https
+    } else {
+        Scheme::Http
+    };
+    let acceptor = l.tls.clone().map(tokio_rustls::TlsAcceptor::from);
+    let mut listener = Some(l.listener);
+    let mut gate_rx = gate.subscribe();
+    loop {
+        let Some(current) = listener.as_ref() else {
+            // Refusing: wait for the gate to reopen, then bind again.
+            tokio::select! {
+                _ = shutdown.cancelled() => return Ok(()),
+                r = gate_rx.changed() => {
+                    if r.is_err() { return Ok(()); }
+                    if *gate_rx.borrow() {
+                        listener = Some(bind_again(addr).await?);
+                    }
+                    continue;
+                }
+            }
+        };
+        tokio::select! {
+            _ = shutdown.cancelled() => return Ok(()),
+            r = gate_rx.changed() => {
+                if r.is_ok() && !*gate_rx.borrow() {
+                    listener = None;
+                }
+            }
+            accepted = current.accept() => {
+                let (stream, peer) = match accepted {
+                    Ok(a) => a,
+                    Err(e) => {
+                        tracing::debug!("accept failed: {e}");
+                        continue;
+                    }
+                };
+                let _ = stream.set_nodelay(true);
+                let kill = Arc::new(ConnKill::new(&stream));
+                let info = ConnInfo { peer, local: addr, scheme, kill: kill.clone() };
+                let app = app.clone();
+                let acceptor = acceptor.clone();
+                let watcher = graceful.watcher();
+                let shutdown = shutdown.clone();
+                tokio::spawn(async move {
+                    match acceptor {
+                        Some(acc) => {
+                            let tls = match tokio::time::timeout(Duration::from_secs(10), acc.accept(stream)).await {
+                                Ok(Ok(s)) => s,
+                                _ => return,
+                            };
+                            serve_conn(TokioIo::new(tls), info, app, kill, watcher, shutdown).await
+                        }
+                        None => serve_conn(TokioIo::new(stream), info, app, kill, watcher, shutdown).await,
+                    }
+                });
+            }
+        }
+    }
+}
+
+async fn bind_again(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    // The old socket may linger briefly; retry a few times on the scenario clock.
+    let mut last = None;
+    for _ in 0..50 {
+        match TcpListener::bind(addr).await {
+            Ok(l) => return Ok(l),
+            Err(e) => {
+                last = Some(e);
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }
+    }
+    Err(last.unwrap_or_else(|| std::io::Error::other("bind failed")))
+}
+
+async fn serve_conn<I>(
+    io: I,
+    info: ConnInfo,
+    app: Router,
+    kill: Arc<ConnKill>,
+    watcher: hyper_util::server::graceful::Watcher,
+    shutdown: CancellationToken,
+) where
+    I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
+{
+    let svc = hyper::service::service_fn(move |mut req: hyper::Request<Incoming>| {
+        req.extensions_mut().insert(info.clone());
+        app.clone().oneshot(req.map(axum::body::Body::new))
+    });
+    let mut builder = hyper::server::conn::http1::Builder::new();
+    builder
+        .keep_alive(true)
+        .timer(TokioTimer::new())
+        .header_read_timeout(Duration::from_secs(60))
+        .max_buf_size(64 * 1024);
+    let conn = builder.serve_connection(io, svc);
+    let conn = watcher.watch(conn);
+    tokio::select! {
+        r = conn => {
+            if let Err(e) = r {
+                tracing::trace!("connection ended: {e}");
+            }
+        }
+        _ = kill.notify.notified() => {}
+    }
+    // Held connections (long polls, `hang` faults) watch the shutdown token themselves.
+    drop(shutdown);
+}

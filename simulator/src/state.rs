@@ -1,1 +1,194 @@
-//! state
+//! [`SimState`]: the handle every handler and layer receives.
+//!
+//! It is a cheap `Arc` clone over [`Shared`]. Locking rules: the org list and app table are read-mostly
+//! `RwLock`s held only for lookups; each org documents its own (see [`crate::org`]). No lock in here is
+//! ever held across an `.await`.
+
+use crate::auth::session::Sessions;
+use crate::clock::SimClock;
+use crate::journal::Journal;
+use crate::org::{Org, OrgConfig};
+use parking_lot::RwLock;
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use tokio_util::sync::CancellationToken;
+
+/// A connected app: OAuth client credentials bound to an org.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ConnectedApp {
+    pub client_id: String,
+    pub client_secret: String,
+    pub name: String,
+    pub org: u16,
+    /// The user `client_credentials` runs as.
+    pub run_as: String,
+}
+
+/// Simulator configuration.
+#[derive(Debug, Clone)]
+pub struct SimConfig {
+    /// Drives every random decision (tokens, fault draws, seed data).
+    pub seed: u64,
+    /// Where the journal file goes; `None` keeps only the in-memory ring.
+    pub journal_path: Option<PathBuf>,
+    /// Entries kept in memory.
+    pub journal_capacity: usize,
+    /// Required on `/__admin/` when set (always set when bound off loopback).
+    pub admin_token: Option<String>,
+    /// The default org.
+    pub org: OrgConfig,
+    /// Largest JSON body accepted on REST routes.
+    pub max_json_body: usize,
+    /// Largest Bulk 2.0 upload (150 MB, as Salesforce).
+    pub max_bulk_upload: usize,
+    /// Wall-clock epoch at start; `None` for the real time.
+    pub epoch_ms: Option<i64>,
+    pub apps: Vec<ConnectedApp>,
+}
+
+impl Default for SimConfig {
+    fn default() -> Self {
+        SimConfig {
+            seed: 1,
+            journal_path: None,
+            journal_capacity: 100_000,
+            admin_token: None,
+            org: OrgConfig::default(),
+            max_json_body: 50 * 1024 * 1024,
+            max_bulk_upload: 150 * 1024 * 1024,
+            epoch_ms: None,
+            apps: vec![ConnectedApp {
+                client_id: "sfchaos-client".into(),
+                client_secret: "sfchaos-secret".into(),
+                name: "sfchaos".into(),
+                org: 1,
+                run_as: "admin@sfchaos.test".into(),
+            }],
+        }
+    }
+}
+
+/// The simulator's shared state.
+#[derive(Clone)]
+pub struct SimState(Arc<Shared>);
+
+pub struct Shared {
+    pub config: SimConfig,
+    pub clock: SimClock,
+    pub journal: Journal,
+    pub sessions: Sessions,
+    orgs: RwLock<Vec<Arc<Org>>>,
+    apps: RwLock<HashMap<String, ConnectedApp>>,
+    /// Cancelled at shutdown; background tasks and held connections watch it.
+    pub shutdown: CancellationToken,
+}
+
+impl std::ops::Deref for SimState {
+    type Target = Shared;
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for SimState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SimState")
+            .field("orgs", &self.orgs.read().len())
+            .finish()
+    }
+}
+
+impl SimState {
+    /// Build the simulator with its default org (users, schema; no records).
+    pub fn new(config: SimConfig) -> std::io::Result<SimState> {
+        let clock = match config.epoch_ms {
+            Some(ms) => SimClock::new(ms),
+            None => SimClock::wall(),
+        };
+        let journal = Journal::new(config.journal_capacity, config.journal_path.as_deref())?;
+        let now_ms = clock.now_ms();
+        let org = Org::new(
+            1,
+            config.org.clone(),
+            crate::org::standard::default_schema(),
+            now_ms,
+        );
+        let apps = config
+            .apps
+            .iter()
+            .map(|a| (a.client_id.clone(), a.clone()))
+            .collect();
+        Ok(SimState(Arc::new(Shared {
+            sessions: Sessions::new(config.seed),
+            config,
+            clock,
+            journal,
+            orgs: RwLock::new(vec![org]),
+            apps: RwLock::new(apps),
+            shutdown: CancellationToken::new(),
+        })))
+    }
+
+    /// The org with number `num` (1 is the default org).
+    pub fn org(&self, num: u16) -> Option<Arc<Org>> {
+        let orgs = self.orgs.read();
+        orgs.get((num as usize).checked_sub(1)?).cloned()
+    }
+
+    pub fn default_org(&self) -> Arc<Org> {
+        self.orgs.read()[0].clone()
+    }
+
+    pub fn orgs(&self) -> Vec<Arc<Org>> {
+        self.orgs.read().clone()
+    }
+
+    /// Add an org (multi-org simulators: each org is independent). Returns it.
+    pub fn add_org(&self, config: OrgConfig, schema: crate::org::schema::Schema) -> Arc<Org> {
+        let mut orgs = self.orgs.write();
+        let num = orgs.len() as u16 + 1;
+        let org = Org::new(num, config, schema, self.clock.now_ms());
+        orgs.push(org.clone());
+        org
+    }
+
+    /// Replace an org with a fresh one (admin reset).
+    pub fn replace_org(&self, num: u16, org: Arc<Org>) {
+        let mut orgs = self.orgs.write();
+        if let Some(slot) = orgs.get_mut((num as usize).saturating_sub(1)) {
+            *slot = org;
+        }
+    }
+
+    /// Find the org and user for a username, across orgs.
+    pub fn find_user(&self, username: &str) -> Option<(Arc<Org>, crate::org::UserCred)> {
+        for org in self.orgs.read().iter() {
+            if let Some(u) = org.user(username) {
+                return Some((org.clone(), u));
+            }
+        }
+        None
+    }
+
+    pub fn app(&self, client_id: &str) -> Option<ConnectedApp> {
+        self.apps.read().get(client_id).cloned()
+    }
+
+    pub fn add_app(&self, app: ConnectedApp) {
+        self.apps.write().insert(app.client_id.clone(), app);
+    }
+
+    /// Resolve a bearer token to its session and org, at the current scenario time.
+    pub fn session(
+        &self,
+        token: &str,
+    ) -> Option<(Arc<crate::auth::session::Session>, Arc<Org>)> {
+        let peek = self.sessions.peek(token)?;
+        let org = self.org(peek.org)?;
+        let idle = org.config.read().session_lifetime;
+        let s = self.sessions.validate(token, self.clock.elapsed(), idle)?;
+        Some((s, org))
+    }
+}

@@ -1,1 +1,2 @@
-//! auth
+//! Authentication: SOAP partner login, OAuth token/revoke, identity URL, sessions.
+pub mod session;

@@ -1,1 +1,3 @@
-//! rest
+//! The `/services/data` REST surface.
+pub mod ctx;
+pub mod query;

@@ -1,0 +1,1 @@
+//! Loading a schema and CSV seed data from a directory (placeholder).

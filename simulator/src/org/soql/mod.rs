@@ -1,0 +1,1 @@
+//! SOQL: parser and evaluator (placeholder until the query engine lands).

@@ -1,0 +1,196 @@
+//! The context of an authenticated, versioned REST call, and the layer that establishes it.
+//!
+//! For every route under `/services/data/vXX.X/` the layer: checks the API version (31.0–66.0; retired
+//! versions answer 410), requires a valid session (401 `INVALID_SESSION_ID` otherwise), charges the daily
+//! allocation (403 `REQUEST_LIMIT_EXCEEDED` once spent) and stamps `Sforce-Limit-Info` on the answer.
+//! Handlers then take [`Ctx`] as an extractor.
+
+use crate::auth::session::Session;
+use crate::error::{ApiError, ApiResult};
+use crate::journal::JournalNote;
+use crate::org::limits::TOTAL_REQUESTS_EXCEEDED;
+use crate::org::store::Writer;
+use crate::org::Org;
+use crate::recording::{RequestMeta, UsageNote};
+use crate::server::Scheme;
+use crate::state::SimState;
+use axum::extract::{FromRequestParts, Request, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use std::sync::Arc;
+
+pub const MIN_VERSION: u32 = 31;
+pub const MAX_VERSION: u32 = 66;
+
+/// An authenticated, versioned REST call.
+#[derive(Clone)]
+pub struct Ctx {
+    pub state: SimState,
+    pub org: Arc<Org>,
+    pub session: Arc<Session>,
+    /// `62.0`
+    pub version: String,
+    /// `https://127.0.0.1:8443`, from the request's Host and the listener's scheme.
+    pub base_url: String,
+    pub client_name: Option<String>,
+    pub request_id: u64,
+}
+
+impl Ctx {
+    /// `/services/data/v62.0`
+    pub fn data_path(&self) -> String {
+        format!("/services/data/v{}", self.version)
+    }
+
+    pub fn now_ms(&self) -> i64 {
+        self.state.clock.now_ms()
+    }
+
+    /// The writer identity for record audit fields and CDC `changeOrigin`.
+    pub fn writer(&self, api: &str) -> Writer {
+        let mut origin = format!("com/salesforce/api/{api}/{}", self.version);
+        if let Some(c) = &self.client_name {
+            origin.push_str(";client=");
+            origin.push_str(c);
+        }
+        Writer {
+            user: self.session.user,
+            origin,
+            client: self.identity(),
+        }
+    }
+
+    /// The journal's client identity.
+    pub fn identity(&self) -> String {
+        let mut s = self.session.identity();
+        if let Some(c) = &self.client_name {
+            s.push('|');
+            s.push_str(c);
+        }
+        s
+    }
+
+    /// API version as a number (`62.0` → 62).
+    pub fn version_major(&self) -> u32 {
+        self.version
+            .split('.')
+            .next()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(MAX_VERSION)
+    }
+}
+
+/// Parse `v62.0` into `62.0`, checking the supported range.
+pub fn parse_version(seg: &str) -> ApiResult<String> {
+    let v = seg.strip_prefix('v').ok_or(ApiError::NotFound)?;
+    let (major, minor) = v.split_once('.').ok_or(ApiError::NotFound)?;
+    let major: u32 = major.parse().map_err(|_| ApiError::NotFound)?;
+    if minor != "0" {
+        return Err(ApiError::NotFound);
+    }
+    if major < MIN_VERSION && major >= 20 {
+        return Err(ApiError::ApiVersionRetired(format!(
+            "API version {major}.0 has been retired. Use API version {MIN_VERSION}.0 or later."
+        )));
+    }
+    if !(MIN_VERSION..=MAX_VERSION).contains(&major) {
+        return Err(ApiError::NotFound);
+    }
+    Ok(format!("{major}.0"))
+}
+
+/// `scheme://host` for URLs the client will follow.
+pub fn base_url(headers: &HeaderMap, meta: Option<&RequestMeta>) -> String {
+    let scheme = meta
+        .and_then(|m| m.conn.as_ref())
+        .map(|c| c.scheme)
+        .unwrap_or(Scheme::Http);
+    let host = headers
+        .get(axum::http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .map(str::to_string)
+        .or_else(|| {
+            meta.and_then(|m| m.conn.as_ref())
+                .map(|c| c.local.to_string())
+        })
+        .unwrap_or_else(|| "127.0.0.1".to_string());
+    format!("{}://{}", scheme.as_str(), host)
+}
+
+/// The layer for `/services/data/{version}/…` routes.
+pub async fn rest_ctx(State(state): State<SimState>, mut req: Request, next: Next) -> Response {
+    let meta = req.extensions().get::<RequestMeta>().cloned();
+    let version_seg = req
+        .uri()
+        .path()
+        .trim_start_matches("/services/data/")
+        .split('/')
+        .next()
+        .unwrap_or("")
+        .to_string();
+    let version = match parse_version(&version_seg) {
+        Ok(v) => v,
+        Err(e) => return e.into_response(),
+    };
+    let Some((session, org)) = meta.as_ref().and_then(|m| m.session.clone()) else {
+        let bad_header = req
+            .headers()
+            .get(axum::http::header::AUTHORIZATION)
+            .is_some_and(|_| meta.as_ref().is_some_and(|m| !m.had_token));
+        return if bad_header {
+            ApiError::InvalidAuthHeader.into_response()
+        } else {
+            ApiError::InvalidSession.into_response()
+        };
+    };
+    let now = state.clock.elapsed();
+    if let Err((used, max)) = org.allocation.try_charge(now, 1) {
+        {
+            let mut resp =
+                ApiError::RequestLimitExceeded(TOTAL_REQUESTS_EXCEEDED.into()).into_response();
+            stamp_usage(&mut resp, used, max, 0);
+            return resp;
+        }
+    }
+    let ctx = Ctx {
+        base_url: base_url(req.headers(), meta.as_ref()),
+        client_name: meta.as_ref().and_then(|m| m.client_name.clone()),
+        request_id: meta.as_ref().map(|m| m.id).unwrap_or(0),
+        state: state.clone(),
+        org: org.clone(),
+        session,
+        version,
+    };
+    req.extensions_mut().insert(ctx);
+    let mut resp = next.run(req).await;
+    // Subrequests a handler charged on top (composite/batch) show in the usage it reports.
+    let (used, max) = org.allocation.usage(state.clock.elapsed());
+    let cost = resp
+        .extensions()
+        .get::<JournalNote>()
+        .and_then(|n| n.api_cost)
+        .unwrap_or(1);
+    stamp_usage(&mut resp, used.max(1), max, cost);
+    resp
+}
+
+fn stamp_usage(resp: &mut Response, used: u64, max: u64, cost: u32) {
+    if let Ok(v) = HeaderValue::from_str(&format!("api-usage={used}/{max}")) {
+        resp.headers_mut().insert("sforce-limit-info", v);
+    }
+    resp.extensions_mut().insert(UsageNote { cost, used, max });
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Ctx {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        parts
+            .extensions
+            .get::<Ctx>()
+            .cloned()
+            .ok_or(ApiError::InvalidSession)
+    }
+}

@@ -1,0 +1,5 @@
+//! Query cursors (placeholder).
+
+/// Open query cursors of one org.
+#[derive(Debug, Default)]
+pub struct Cursors {}
