@@ -1,1 +1,96 @@
-fn main() {}
+//! `sfchaos`: chaos and load testing for Salesforce integrations. This binary parses flags and hands
+//! each command to the library; exit codes: 0 ok, 1 the integration fell short, 2 usage/config/harness
+//! error.
+
+use clap::{Parser, Subcommand};
+use loadgen::cli::{self, Outcome};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(name = "sfchaos", version, about = "Find out whether your Salesforce integration survives real life")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the Salesforce simulator until SIGINT/SIGTERM.
+    Sim {
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: SocketAddr,
+        #[arg(long, default_value = "127.0.0.1:8443")]
+        tls_listen: SocketAddr,
+        /// Serve plain HTTP only.
+        #[arg(long)]
+        no_tls: bool,
+        /// Write the CA certificate (PEM) of the HTTPS listener here.
+        #[arg(long)]
+        ca_out: Option<PathBuf>,
+        /// Apply a scenario's org and faults, on a clock that starts at the ready line.
+        #[arg(long)]
+        scenario: Option<PathBuf>,
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Load a schema file and CSV seed data from this directory.
+        #[arg(long)]
+        data: Option<PathBuf>,
+        /// Where the request journal goes (default: a temporary directory).
+        #[arg(long)]
+        journal: Option<PathBuf>,
+        /// Allow binding non-loopback addresses (requires --admin-token).
+        #[arg(long)]
+        allow_remote: bool,
+        #[arg(long, env = "SFCHAOS_ADMIN_TOKEN")]
+        admin_token: Option<String>,
+    },
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("SFCHAOS_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Sim {
+            listen,
+            tls_listen,
+            no_tls,
+            ca_out,
+            scenario,
+            seed,
+            data,
+            journal,
+            allow_remote,
+            admin_token,
+        } => {
+            cli::sim::run(cli::sim::SimOptions {
+                listen,
+                tls_listen: (!no_tls).then_some(tls_listen),
+                ca_out,
+                scenario,
+                seed,
+                data,
+                journal,
+                allow_remote,
+                admin_token,
+            })
+            .await
+        }
+    };
+    match result {
+        Ok(Outcome::Ok) => ExitCode::SUCCESS,
+        Ok(Outcome::Fell) => ExitCode::from(1),
+        Err(e) => {
+            eprintln!("sfchaos: {e}");
+            ExitCode::from(2)
+        }
+    }
+}

@@ -17,6 +17,7 @@
 //! | [`scoring`] | one detector per anti-pattern, each a pure function of the run's evidence |
 //! | [`report`] | report.json, junit.xml, report.html, terminal summary |
 
+pub mod cli;
 pub mod datagen;
 pub mod harness;
 pub mod ledger;

@@ -17,6 +17,7 @@
 //! | [`faults`] | the fault engine: a tower Layer deciding each request by ordered, seeded rules |
 //! | [`admin`] | the control API under `/__admin/` |
 //! | [`journal`] | the ground-truth request journal (bounded memory, spilled to a file) |
+//! | [`recording`] | the outermost layer: request ids, identity, one journal entry per request |
 //! | [`clock`] | the scenario clock; every timestamp and wait goes through `tokio::time` |
 
 #![recursion_limit = "256"]
@@ -36,3 +37,146 @@ pub mod server;
 pub mod state;
 pub mod streaming;
 pub mod tls;
+
+use axum::extract::Request;
+use axum::http::{Method, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::Router;
+use std::net::SocketAddr;
+use tokio::net::TcpListener;
+
+pub use state::{SimConfig, SimState};
+
+/// The simulator's router: every API family, behind the recording layer (outermost) and the panic
+/// guard. The caller serves it (see [`server::serve`] or [`start`]).
+pub fn app(state: SimState) -> Router {
+    let inner: Router = Router::new()
+        .merge(auth::routes())
+        .merge(rest::routes(state.clone()))
+        .merge(admin::routes(state.clone()))
+        .fallback(not_found)
+        .with_state(state.clone());
+    let inner = tower::ServiceBuilder::new()
+        .map_request(rewrite)
+        .service(inner);
+    Router::new()
+        .fallback_service(inner)
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(panic_response))
+        .layer(axum::middleware::from_fn_with_state(state, recording::record))
+}
+
+async fn not_found() -> error::ApiError {
+    error::ApiError::NotFound
+}
+
+fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    error::ApiError::Internal(
+        "An unexpected error occurred. Please include this ErrorId if you contact support: 0000000000-0 (0)"
+            .into(),
+    )
+    .into_response()
+}
+
+/// Trailing slashes are optional on every route, and `POST …?_HttpMethod=PATCH` is a PATCH
+/// (salesforce-api.md §0, §2.3).
+fn rewrite(mut req: Request) -> Request {
+    let uri = req.uri();
+    let path = uri.path();
+    let mut new_path = None;
+    if path.len() > 1 && path.ends_with('/') {
+        new_path = Some(path.trim_end_matches('/').to_string());
+    }
+    let override_method = (req.method() == Method::POST)
+        .then(|| uri.query())
+        .flatten()
+        .and_then(|q| {
+            form_urlencoded::parse(q.as_bytes())
+                .find(|(k, _)| k == "_HttpMethod")
+                .and_then(|(_, v)| Method::from_bytes(v.to_ascii_uppercase().as_bytes()).ok())
+        });
+    if let Some(p) = new_path {
+        let pq = match uri.query() {
+            Some(q) => format!("{}?{q}", if p.is_empty() { "/" } else { &p }),
+            None => p,
+        };
+        if let Ok(u) = pq.parse::<Uri>() {
+            *req.uri_mut() = u;
+        }
+    }
+    if let Some(m) = override_method {
+        *req.method_mut() = m;
+    }
+    req
+}
+
+/// A running simulator.
+pub struct Running {
+    pub state: SimState,
+    pub http: SocketAddr,
+    pub https: Option<SocketAddr>,
+    pub ca_pem: String,
+    pub gate: server::ListenerGate,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl Running {
+    pub fn http_url(&self) -> String {
+        format!("http://{}", self.http)
+    }
+
+    pub fn https_url(&self) -> Option<String> {
+        self.https.map(|a| format!("https://{a}"))
+    }
+
+    /// Stop accepting, finish in-flight requests (up to 5 s), flush the journal.
+    pub async fn shutdown(self) -> std::io::Result<()> {
+        self.state.shutdown.cancel();
+        let r = self.task.await.unwrap_or(Ok(()));
+        self.state.journal.flush()?;
+        r
+    }
+}
+
+/// Serve `state` on already-bound listeners (HTTPS when `https` is given, with a freshly generated CA).
+pub async fn start(
+    state: SimState,
+    http: TcpListener,
+    https: Option<TcpListener>,
+    extra_names: &[String],
+) -> Result<Running, Box<dyn std::error::Error + Send + Sync>> {
+    let identity = tls::TlsIdentity::generate(extra_names)?;
+    let http_addr = http.local_addr()?;
+    let mut listeners = vec![server::Listener::plain(http)];
+    let mut https_addr = None;
+    if let Some(l) = https {
+        https_addr = Some(l.local_addr()?);
+        listeners.push(server::Listener::tls(l, identity.server_config()?));
+    }
+    let gate = server::ListenerGate::default();
+    let task = tokio::spawn(server::serve(
+        listeners,
+        app(state.clone()),
+        gate.clone(),
+        state.shutdown.clone(),
+        std::time::Duration::from_secs(5),
+    ));
+    // Flush the journal every second so a crash loses at most one second of it.
+    let st = state.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
+        loop {
+            tokio::select! {
+                _ = st.shutdown.cancelled() => break,
+                _ = tick.tick() => { let _ = st.journal.flush(); }
+            }
+        }
+    });
+    Ok(Running {
+        state,
+        http: http_addr,
+        https: https_addr,
+        ca_pem: identity.ca_pem,
+        gate,
+        task,
+    })
+}

@@ -10,6 +10,7 @@ pub mod changes;
 pub mod data;
 pub mod ids;
 pub mod limits;
+pub mod locks;
 pub mod schema;
 pub mod seed;
 pub mod soql;
@@ -150,6 +151,8 @@ pub struct Org {
     txn_counter: AtomicU64,
     /// Open query cursors (the query module's locator store).
     pub cursors: Mutex<crate::rest::query::Cursors>,
+    /// Row locks held by in-flight writes.
+    pub locks: Arc<locks::RowLocks>,
 }
 
 impl Org {
@@ -163,6 +166,7 @@ impl Org {
             users: RwLock::new(HashMap::new()),
             txn_counter: AtomicU64::new(1),
             cursors: Mutex::new(Default::default()),
+            locks: locks::RowLocks::new(),
             config: RwLock::new(config.clone()),
         };
         if config.api_usage_start > 0 {
@@ -259,6 +263,15 @@ impl Org {
             .values()
             .find(|u| u.num == num)
             .map(|u| u.username.clone())
+    }
+
+    /// A text field of a user's record (`Name`, `Email`, `FirstName`…).
+    pub fn user_field(&self, num: u64, field: &str) -> Option<String> {
+        let data = self.data.read();
+        let uo = data.schema.object_index("User")?;
+        let row = data.row(uo, num)?;
+        let fi = data.schema.objects[uo].field_index(field)?;
+        data.value(uo, row, fi).as_str().map(str::to_string)
     }
 
     pub fn usernames(&self) -> Vec<String> {

@@ -279,6 +279,18 @@ impl OrgData {
             undo: Vec::new(),
             changes: Vec::new(),
             committed: false,
+            quiet: false,
+        }
+    }
+
+    /// A transaction that records no changes (seed data and admin loads: no CDC events, no history).
+    pub fn txn_quiet(&mut self) -> Txn<'_> {
+        Txn {
+            data: self,
+            undo: Vec::new(),
+            changes: Vec::new(),
+            committed: false,
+            quiet: true,
         }
     }
 
@@ -300,6 +312,7 @@ pub struct Txn<'a> {
     undo: Vec<Undo>,
     changes: Vec<Change>,
     committed: bool,
+    quiet: bool,
 }
 
 impl<'a> Txn<'a> {
@@ -358,13 +371,17 @@ impl<'a> Txn<'a> {
             row.set_raw(fi, v);
         }
         let id = self.data.id_of(obj, num);
-        let change = Change::from_row(self.data, obj, &row, ChangeType::Create, None, writer);
+        if !self.quiet {
+            let change = Change::from_row(self.data, obj, &row, ChangeType::Create, None, writer);
+            self.changes.push(change);
+        }
         let table = &mut self.data.tables[obj];
         table.index_row(&self.data.schema.objects[obj], &row, true);
         table.live += 1;
         table.rows.insert(num, row);
-        self.undo.push(Undo::Inserted(obj, num));
-        self.changes.push(change);
+        if !self.quiet {
+            self.undo.push(Undo::Inserted(obj, num));
+        }
         id
     }
 

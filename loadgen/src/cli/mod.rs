@@ -1,0 +1,47 @@
+//! The commands behind the `sfchaos` binary. `main.rs` parses flags into these option structs and maps
+//! the returned [`Outcome`] to an exit code.
+
+pub mod sim;
+
+/// How a command ended; the binary maps it to the exit code (0 / 1 / 2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Everything held.
+    Ok,
+    /// The integration fell short of an expectation or baseline.
+    Fell,
+}
+
+/// A usage, configuration or harness error (exit code 2). The message names the file, line and key.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);
+
+impl UsageError {
+    pub fn new(msg: impl Into<String>) -> Self {
+        UsageError(msg.into())
+    }
+}
+
+/// Resolve when SIGINT or SIGTERM arrives.
+pub async fn interrupted() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut term = match signal(SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+                return;
+            }
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
