@@ -10,8 +10,8 @@
 //! 1. Add the variant to [`plan::FaultKind`] (its kebab-case name is the `kind` users write).
 //! 2. Add its parameter keys to [`plan::RawFault`] (reuse an existing key when the meaning is
 //!    the same) and list them for the kind in `plan/keys.rs`.
-//! 3. Add the validated parameters to [`plan::FaultEffect`] and build them in
-//!    `plan/effects.rs`; add contradiction checks to `plan/conflicts.rs` if two rules of the kind
+//! 3. Add the validated parameters to [`plan::FaultEffect`] (`plan/effect.rs`) and build them
+//!    in `plan/kinds.rs`; add contradiction checks to `plan/conflicts.rs` if two rules of the kind
 //!    can disagree.
 //! 4. Document the kind in `docs/scenarios.md` and design.md §6's table, and add a scenario test.
 

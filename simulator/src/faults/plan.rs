@@ -21,10 +21,11 @@
 //! | file | what lives there |
 //! |---|---|
 //! | `raw.rs` | serde mirror of the file/JSON shape |
-//! | `model.rs` | validated rule, window, scope, trigger and effect types |
+//! | `model.rs` | validated rule, window, scope and trigger |
+//! | `effect.rs` | validated kind-specific parameters ([`FaultEffect`]) |
 //! | `delay.rs` | latency distributions and their sampling |
 //! | `validate.rs` | one raw rule → one [`FaultRule`] |
-//! | `effects.rs` | the kind-specific parameters of each fault kind |
+//! | `kinds.rs` | checking and defaulting each kind's own keys |
 //! | `keys.rs` | which keys each kind accepts |
 //! | `conflicts.rs` | checks across rules: contradictions, duplicate ids, shadowed rules |
 //! | `codes.rs` | Salesforce error codes with their default status and message |
@@ -35,8 +36,9 @@ mod codes;
 mod conflicts;
 mod delay;
 mod duration;
-mod effects;
+mod effect;
 mod keys;
+mod kinds;
 mod model;
 mod raw;
 mod route;
@@ -47,13 +49,13 @@ use serde::Serialize;
 pub use codes::{known_error, KnownError, KNOWN_ERRORS};
 pub use delay::{validate_delay, Delay, MAX_SAMPLED_DELAY};
 pub use duration::{format_duration, parse_duration, serde_duration, serde_opt_duration};
-pub use keys::params_of;
-pub use model::{
-    ApiFamily, BulkSlowdownFault, ConnectionFault, DropEvents, ErrorFault, FaultEffect, FaultKind,
-    FaultRule, FieldType, HttpMethod, LatencyFault, LatencyUnit, LockContentionFault, OutageFault,
-    OutageMode, PartialFailureFault, RateLimitFault, RequestCap, SchemaChange, Scope,
-    SessionExpiry, StreamingFault, Trigger, Window,
+pub use effect::{
+    BulkSlowdownFault, ConnectionFault, DropEvents, ErrorFault, FaultEffect, FieldType,
+    LatencyFault, LatencyUnit, LockContentionFault, OutageFault, OutageMode, PartialFailureFault,
+    RateLimitFault, RequestCap, SchemaChange, SessionExpiry, StreamingFault,
 };
+pub use keys::params_of;
+pub use model::{ApiFamily, FaultKind, FaultRule, HttpMethod, Scope, Trigger, Window};
 pub use raw::{
     RawDelay, RawDelayTable, RawDuration, RawFault, RawLogNormal, RawNormal, RawPareto,
     RawRequestCap, RawScope, RawUniform, StringList,

@@ -11,7 +11,8 @@ use std::collections::HashMap;
 use std::fmt::Display;
 
 use super::duration::format_duration;
-use super::model::{FaultEffect, FaultRule, OutageMode, SessionExpiry, Trigger};
+use super::effect::{FaultEffect, OutageMode, SessionExpiry};
+use super::model::{FaultRule, Trigger};
 use super::PathError;
 
 /// `rules` pairs each validated rule with its index in the list; paths are `[index].key`.

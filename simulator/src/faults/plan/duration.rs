@@ -21,13 +21,29 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     })
 }
 
-/// Renders a duration in the syntax [`parse_duration`] reads (`"1m 30s"`, `"250ms"`, `"0s"`).
+/// Renders a duration in the syntax [`parse_duration`] reads: `"1m 30s"`, `"250ms"`, `"24h"`,
+/// `"0s"`. Hours are the largest unit, because scenario times are hours at most and "1day"
+/// reads oddly next to `api_window = "24h"`.
 pub fn format_duration(duration: Duration) -> String {
     if duration.is_zero() {
-        "0s".to_string()
-    } else {
-        humantime::format_duration(duration).to_string()
+        return "0s".to_string();
     }
+    let secs = duration.as_secs();
+    let nanos = duration.subsec_nanos();
+    let parts = [
+        (secs / 3600, "h"),
+        (secs / 60 % 60, "m"),
+        (secs % 60, "s"),
+        (u64::from(nanos / 1_000_000), "ms"),
+        (u64::from(nanos / 1_000 % 1_000), "us"),
+        (u64::from(nanos % 1_000), "ns"),
+    ];
+    let text: Vec<String> = parts
+        .iter()
+        .filter(|(value, _)| *value > 0)
+        .map(|(value, unit)| format!("{value}{unit}"))
+        .collect();
+    text.join(" ")
 }
 
 /// `#[serde(with = "serde_duration")]` for a [`Duration`] written as a duration string.
@@ -101,10 +117,12 @@ mod tests {
 
     #[test]
     fn formats_back_to_parseable_text() {
-        for text in ["250ms", "90s", "1h 30m", "0s", "3m"] {
+        for text in ["250ms", "90s", "1h 30m", "0s", "3m", "36h", "1.5s", "7ns"] {
             let duration = parse_duration(text).unwrap();
             assert_eq!(parse_duration(&format_duration(duration)), Ok(duration));
         }
         assert_eq!(format_duration(Duration::from_secs(90)), "1m 30s");
+        assert_eq!(format_duration(Duration::from_secs(24 * 3600)), "24h");
+        assert_eq!(format_duration(Duration::from_millis(1500)), "1s 500ms");
     }
 }

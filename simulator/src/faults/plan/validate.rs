@@ -1,15 +1,14 @@
 //! One raw rule → one [`FaultRule`]: the parts every kind shares (window, scope, trigger) and
-//! the small checking toolkit the kind-specific code in `effects.rs` uses.
+//! the small checking toolkit the kind-specific code in `kinds.rs` uses.
 
 use std::num::{NonZeroU32, NonZeroU64};
 use std::time::Duration;
 
 use super::duration::parse_duration;
-use super::effects;
+use super::effect::{FaultEffect, SessionExpiry};
 use super::keys;
-use super::model::{
-    ApiFamily, FaultEffect, FaultKind, FaultRule, HttpMethod, Scope, SessionExpiry, Trigger, Window,
-};
+use super::kinds;
+use super::model::{ApiFamily, FaultKind, FaultRule, HttpMethod, Scope, Trigger, Window};
 use super::raw::{RawDuration, RawFault, RawScope, StringList};
 use super::route::RoutePattern;
 use super::PathError;
@@ -38,7 +37,7 @@ pub fn validate(raw: &RawFault) -> Result<FaultRule, Vec<PathError>> {
         None => Some(Scope::default()),
     };
     let trigger = trigger(&mut check, raw);
-    let effect = effects::effect(&mut check, raw);
+    let effect = kinds::effect(&mut check, raw);
     // A revocation is an instant: the rule's window starts there and never closes.
     let window = match effect {
         Some(FaultEffect::Session(SessionExpiry::RevokeAt(at))) => Some(Window::new(at, None)),

@@ -1,4 +1,4 @@
-//! The kind-specific parameters of each fault kind: one builder per kind.
+//! Checking and defaulting the kind-specific keys of each fault kind: one builder per kind.
 //!
 //! Keys that belong to another kind were already rejected by `keys.rs`; here each builder
 //! checks its own keys, applies defaults and rejects keys that belong to a different `mode`
@@ -8,11 +8,12 @@ use std::time::Duration;
 
 use super::codes::{code_for_status, known_error};
 use super::delay::validate_delay;
-use super::model::{
-    BulkSlowdownFault, ConnectionFault, DropEvents, ErrorFault, FaultEffect, FaultKind, FieldType,
+use super::effect::{
+    BulkSlowdownFault, ConnectionFault, DropEvents, ErrorFault, FaultEffect, FieldType,
     LatencyFault, LatencyUnit, LockContentionFault, OutageFault, OutageMode, PartialFailureFault,
     RateLimitFault, RequestCap, SchemaChange, SessionExpiry, StreamingFault,
 };
+use super::model::FaultKind;
 use super::raw::RawFault;
 use super::validate::Checker;
 
