@@ -677,3 +677,45 @@ proptest! {
         }
     }
 }
+
+/// docs/scenarios.md promises its complete example is valid and prints the summary shown
+/// beside it, and that it lists every fault kind and key.
+#[test]
+fn docs_stay_in_sync_with_the_code() {
+    let docs =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/scenarios.md"))
+            .unwrap();
+    let blocks: Vec<&str> = docs.split("```").skip(1).step_by(2).collect();
+    let example = blocks
+        .iter()
+        .find_map(|b| {
+            b.strip_prefix("toml\n")
+                .filter(|b| b.starts_with("name = "))
+        })
+        .expect("a complete ```toml example");
+    let scenario = Scenario::from_str(example, "full.toml").unwrap_or_else(|e| panic!("{e}"));
+    let printed = blocks
+        .iter()
+        .find(|b| b.starts_with("\nscenario \""))
+        .expect("the printed summary");
+    assert_eq!(scenario.summary().trim_end(), printed.trim());
+
+    for kind in simulator::faults::plan::FaultKind::ALL {
+        assert!(
+            docs.contains(&format!("**`{kind}`**")),
+            "fault kind {kind} undocumented"
+        );
+        for key in simulator::faults::plan::params_of(kind) {
+            assert!(
+                docs.contains(&format!("`{key}`")),
+                "fault key {key} undocumented"
+            );
+        }
+    }
+    for anti_pattern in AntiPattern::ALL {
+        assert!(docs.contains(&format!("`{anti_pattern}`")));
+    }
+    for strategy in RetryStrategyId::ALL {
+        assert!(docs.contains(&format!("`{strategy}`")));
+    }
+}

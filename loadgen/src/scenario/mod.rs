@@ -10,7 +10,7 @@
 //!
 //! Both stages report every problem they can find, each as a [`ScenarioError`] naming file,
 //! line and key: `scenarios/x.toml:42: faults[1].probability: must be between 0 and 1, got 1.5`.
-//! Validation works by key path; [`spans`] maps paths back to lines.
+//! Validation works by key path; `spans.rs` maps paths back to lines.
 //!
 //! Fault rules are validated by the simulator ([`simulator::faults::plan`]) because its admin
 //! API accepts the same rules as JSON; this module prefixes their paths with `faults[i]` and
@@ -40,7 +40,7 @@ mod parse;
 mod rate;
 mod raw;
 mod shard;
-pub mod spans;
+mod spans;
 mod summary;
 mod validate;
 mod values;

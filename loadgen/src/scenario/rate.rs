@@ -90,7 +90,8 @@ impl RateSpec {
             RateSpec::Constant { rate } | RateSpec::Poisson { rate } => rate * secs,
             RateSpec::Ramp { from, to, over } => {
                 let ramp = over.as_secs_f64().min(secs);
-                let at_end = self.rate_at(Duration::from_secs_f64(ramp));
+                let ramp_end = Duration::try_from_secs_f64(ramp).unwrap_or(*over);
+                let at_end = self.rate_at(ramp_end);
                 (from + at_end) / 2.0 * ramp + to * (secs - ramp).max(0.0)
             }
             RateSpec::Steps { steps } => {
