@@ -74,3 +74,35 @@ impl<C: Default> Window<C> {
         self.buckets.clear();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sum(w: &Window<u64>, now: Instant) -> u64 {
+        w.live(now).sum()
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn counts_expire_after_the_span() {
+        let t0 = Instant::now();
+        let mut w: Window<u64> = Window::new(t0, Duration::from_secs(10), 10);
+        w.add(t0, |c| *c += 3);
+        w.add(t0 + Duration::from_secs(5), |c| *c += 2);
+        assert_eq!(sum(&w, t0 + Duration::from_secs(9)), 5);
+        // The first bucket [0 s, 1 s) leaves the window at 10 s.
+        assert_eq!(sum(&w, t0 + Duration::from_secs(10)), 2);
+        assert_eq!(sum(&w, t0 + Duration::from_secs(15)), 0);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn memory_stays_bounded_by_the_bucket_count() {
+        let t0 = Instant::now();
+        let mut w: Window<u64> = Window::new(t0, Duration::from_secs(1), 4);
+        for i in 0..10_000u64 {
+            w.add(t0 + Duration::from_millis(i), |c| *c += 1);
+        }
+        assert!(w.buckets.len() <= 4);
+        assert_eq!(sum(&w, t0 + Duration::from_millis(9_999)), 1000);
+    }
+}

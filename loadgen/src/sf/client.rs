@@ -161,8 +161,10 @@ impl SfClient {
         let mut builder = reqwest::Client::builder()
             .timeout(config.timeout)
             .connect_timeout(config.timeout.min(Duration::from_secs(10)))
-            // One call, one request: never follow redirects silently.
+            // One call, one request: never follow redirects silently, and turn off reqwest's own
+            // retry of refused HTTP/2 streams, so retries happen only where a policy decides them.
             .redirect(reqwest::redirect::Policy::none())
+            .retry(reqwest::retry::never())
             // The simulator is on loopback; an inherited HTTP(S)_PROXY would only get in the way.
             .no_proxy();
         if let Some(path) = &config.ca_file {

@@ -20,7 +20,7 @@ use serde_json::{json, Value};
 use tokio::sync::mpsc;
 
 use super::client::{Call, Reply, SfClient};
-use super::error::SfError;
+use super::error::{api_error, SfError};
 
 /// Where a subscription starts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -401,15 +401,21 @@ impl StreamingClient {
         // Bayeux reports failures in the body; the HTTP status is not the verdict (faye ignores it).
         let reply = self.client.send(call.any_status()).await?;
         self.store_cookies(&reply);
-        match serde_json::from_slice::<Value>(&reply.body) {
-            Ok(Value::Array(messages)) => Ok(messages),
-            Ok(single @ Value::Object(_)) => Ok(vec![single]),
+        let messages = match serde_json::from_slice::<Value>(&reply.body) {
+            Ok(Value::Array(messages)) => messages,
+            Ok(single @ Value::Object(_)) => vec![single],
             _ if !(200..300).contains(&reply.status) => {
-                Err(super::error::api_error(reply.status, &reply.body))
+                return Err(api_error(reply.status, &reply.body))
             }
-            Ok(_) => Err(SfError::decode("CometD reply", "not a JSON array")),
-            Err(e) => Err(SfError::decode("CometD reply", e)),
+            Ok(_) => return Err(SfError::decode("CometD reply", "not a JSON array")),
+            Err(e) => return Err(SfError::decode("CometD reply", e)),
+        };
+        let bayeux = messages.iter().any(|m| m.get("channel").is_some());
+        if !bayeux && !(200..300).contains(&reply.status) {
+            // A REST-style error array (e.g. 401 INVALID_SESSION_ID) rather than a Bayeux reply.
+            return Err(api_error(reply.status, &reply.body));
         }
+        Ok(messages)
     }
 
     fn store_cookies(&mut self, reply: &Reply) {
@@ -464,5 +470,55 @@ fn bayeux_error(reply: &Value) -> SfError {
         error_code: "STREAMING_API_ERROR".to_string(),
         message: format!("{channel}: {status}::{text}"),
         fields: Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn streaming() -> Option<StreamingClient> {
+        let client = SfClient::new(super::super::SfConfig::new("http://127.0.0.1:9")).ok()?;
+        Some(StreamingClient::new(client))
+    }
+
+    #[test]
+    fn events_are_parsed_and_duplicates_dropped() {
+        let Some(mut s) = streaming() else {
+            panic!("client builds");
+        };
+        let msg = |rid: i64| {
+            json!({"channel": "/event/Order_Event__e",
+                   "data": {"schema": "x", "payload": {"Amount__c": rid}, "event": {"replayId": rid}}})
+        };
+        let connect = json!({"channel": "/meta/connect", "successful": true});
+        let first = s.take_events(&[msg(5), msg(6), connect.clone()]);
+        assert_eq!(first.len(), 2);
+        assert_eq!(first[1].payload["Amount__c"], 6);
+        let again = s.take_events(&[msg(6), msg(7), connect]);
+        assert_eq!(
+            again.iter().map(|e| e.replay_id).collect::<Vec<_>>(),
+            [Some(7)]
+        );
+        assert_eq!(s.last_replay_id("/event/Order_Event__e"), Some(7));
+    }
+
+    #[test]
+    fn bayeux_errors_carry_their_status() {
+        let e =
+            bayeux_error(&json!({"channel": "/meta/connect", "error": "503::Server is too busy"}));
+        assert_eq!(e.status(), Some(503));
+        assert_eq!(e.retryability(), crate::retry::Retryability::Retryable);
+        let e = bayeux_error(&json!({"channel": "/meta/subscribe",
+            "error": "400::The channel you requested to subscribe to does not exist {/topic/X}"}));
+        assert_eq!(e.status(), Some(400));
+        assert_eq!(e.retryability(), crate::retry::Retryability::NotRetryable);
+    }
+
+    #[test]
+    fn replay_values() {
+        assert_eq!(ReplayFrom::New.value(), -1);
+        assert_eq!(ReplayFrom::All.value(), -2);
+        assert_eq!(ReplayFrom::After(42).value(), 42);
     }
 }

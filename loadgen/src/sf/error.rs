@@ -328,3 +328,74 @@ fn error_chain(err: &dyn std::error::Error) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn classification_follows_the_reference_table() {
+        let c = |status, code, msg| classify(Some(status), code, msg);
+        assert_eq!(
+            c(401, "INVALID_SESSION_ID", ""),
+            Retryability::RetryableAfterReauth
+        );
+        assert_eq!(
+            c(
+                403,
+                "REQUEST_LIMIT_EXCEEDED",
+                "TotalRequests Limit exceeded."
+            ),
+            Retryability::LimitExhausted
+        );
+        assert_eq!(
+            c(
+                403,
+                "REQUEST_LIMIT_EXCEEDED",
+                "ConcurrentPerOrgLongTxn Limit exceeded."
+            ),
+            Retryability::Retryable
+        );
+        assert_eq!(
+            c(403, "API_DISABLED_FOR_ORG", ""),
+            Retryability::NotRetryable
+        );
+        assert_eq!(c(400, "UNABLE_TO_LOCK_ROW", ""), Retryability::Retryable);
+        assert_eq!(c(400, "DUPLICATE_VALUE", ""), Retryability::NotRetryable);
+        assert_eq!(
+            c(400, "INVALID_QUERY_LOCATOR", ""),
+            Retryability::NotRetryable
+        );
+        assert_eq!(c(500, "UNKNOWN_EXCEPTION", ""), Retryability::Retryable);
+        assert_eq!(c(502, "ERROR_HTTP_502", ""), Retryability::Retryable);
+        assert_eq!(c(429, "ERROR_HTTP_429", ""), Retryability::Retryable);
+        assert_eq!(
+            c(
+                503,
+                "INSERT_UPDATE_DELETE_NOT_ALLOWED_DURING_MAINTENANCE",
+                ""
+            ),
+            Retryability::Retryable
+        );
+        assert_eq!(
+            c(412, "PRECONDITION_FAILED", ""),
+            Retryability::NotRetryable
+        );
+    }
+
+    #[test]
+    fn error_bodies_in_every_shape() {
+        let items = parse_error_items(
+            br#"[{"statusCode":"MALFORMED_ID","message":"bad id","fields":["Id"]}]"#,
+        );
+        assert_eq!(items[0].error_code, "MALFORMED_ID");
+        assert_eq!(items[0].fields, ["Id"]);
+        let items = parse_error_items(br#"{"errorCode":"NOT_FOUND","message":"gone"}"#);
+        assert_eq!(items[0].error_code, "NOT_FOUND");
+        assert!(parse_error_items(b"<html>down</html>").is_empty());
+        assert!(parse_error_items(br#"{"id":"001"}"#).is_empty());
+        let e = api_error(502, b"Bad gateway");
+        assert_eq!(e.error_code(), Some("ERROR_HTTP_502"));
+        assert_eq!(e.message(), "Bad gateway");
+    }
+}
