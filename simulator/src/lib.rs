@@ -53,6 +53,9 @@ pub fn app(state: SimState) -> Router {
     let inner: Router = Router::new()
         .merge(auth::routes())
         .merge(rest::routes(state.clone()))
+        .merge(composite::routes(state.clone()))
+        .merge(bulk2::routes(state.clone()))
+        .merge(streaming::routes(state.clone()))
         .merge(admin::routes(state.clone()))
         .fallback(not_found)
         .with_state(state.clone());

@@ -83,6 +83,8 @@ pub struct Shared {
     apps: RwLock<HashMap<String, ConnectedApp>>,
     /// Cancelled at shutdown; background tasks and held connections watch it.
     pub shutdown: CancellationToken,
+    /// Fault decisions taken inside handlers (item failures, bulk slowdowns, lock holds, streaming).
+    pub faults: crate::faults::hooks::Faults,
 }
 
 impl std::ops::Deref for SimState {
@@ -128,6 +130,7 @@ impl SimState {
             orgs: RwLock::new(vec![org]),
             apps: RwLock::new(apps),
             shutdown: CancellationToken::new(),
+            faults: crate::faults::hooks::Faults::default(),
         })))
     }
 

@@ -1,1 +1,9 @@
-//! bulk2
+//! Bulk API 2.0: ingest and query jobs.
+
+use crate::state::SimState;
+use axum::Router;
+
+/// Routes of this API family (installed by [`crate::app`]).
+pub fn routes(_state: SimState) -> Router<SimState> {
+    Router::new()
+}

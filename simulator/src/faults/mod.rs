@@ -15,4 +15,5 @@
 //!    can disagree.
 //! 4. Document the kind in `docs/scenarios.md` and design.md §6's table, and add a scenario test.
 
+pub mod hooks;
 pub mod plan;

@@ -1,1 +1,9 @@
-//! streaming
+//! CometD long-polling (`/cometd/{version}`), Change Data Capture and platform events.
+
+use crate::state::SimState;
+use axum::Router;
+
+/// Routes of this API family (installed by [`crate::app`]).
+pub fn routes(_state: SimState) -> Router<SimState> {
+    Router::new()
+}

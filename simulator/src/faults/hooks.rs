@@ -1,0 +1,66 @@
+//! Fault decisions that happen *inside* handlers rather than around a whole request: per-item failures
+//! in collections, composite and Bulk 2.0; bulk job slowdowns; how long a write holds its row locks;
+//! streaming disruptions. Handlers ask [`Faults`] at the point where the effect applies; the engine
+//! answers from the installed rules (scope, window, trigger) and journals the decision.
+
+use super::plan::{BulkSlowdownFault, StreamingFault};
+use crate::error::ApiError;
+use crate::journal::Api;
+use std::time::Duration;
+
+/// What a fault rule is matched against.
+#[derive(Debug, Clone, Copy)]
+pub struct Probe<'a> {
+    pub api: Api,
+    pub object: Option<&'a str>,
+    /// The caller's identity (username|app|client), for `client` scopes.
+    pub client: Option<&'a str>,
+    pub method: &'a str,
+    pub path: &'a str,
+    /// Scenario-clock time of the decision.
+    pub now: Duration,
+}
+
+/// The in-handler fault decisions. Installed rules live in the engine; with none installed every
+/// answer is "no fault".
+#[derive(Debug, Default)]
+pub struct Faults {
+    engine: Option<std::sync::Arc<dyn ItemFaults>>,
+}
+
+/// Implemented by the fault engine.
+pub trait ItemFaults: Send + Sync + std::fmt::Debug {
+    fn item_failure(&self, probe: &Probe<'_>, index: usize, key: Option<&str>) -> Option<ApiError>;
+    fn bulk_slowdown(&self, probe: &Probe<'_>) -> Option<BulkSlowdownFault>;
+    fn lock_hold(&self, probe: &Probe<'_>) -> Option<Duration>;
+    fn streaming(&self, probe: &Probe<'_>) -> Option<StreamingFault>;
+}
+
+impl Faults {
+    pub fn with_engine(engine: std::sync::Arc<dyn ItemFaults>) -> Faults {
+        Faults {
+            engine: Some(engine),
+        }
+    }
+
+    /// Should item `index` (0-based position in the request or job; `key` its external id, when known)
+    /// fail, and with which error?
+    pub fn item_failure(&self, probe: &Probe<'_>, index: usize, key: Option<&str>) -> Option<ApiError> {
+        self.engine.as_ref()?.item_failure(probe, index, key)
+    }
+
+    /// A slowdown or failure for a Bulk 2.0 job being processed.
+    pub fn bulk_slowdown(&self, probe: &Probe<'_>) -> Option<BulkSlowdownFault> {
+        self.engine.as_ref()?.bulk_slowdown(probe)
+    }
+
+    /// Extra time a write keeps its row locks (lock contention).
+    pub fn lock_hold(&self, probe: &Probe<'_>) -> Option<Duration> {
+        self.engine.as_ref()?.lock_hold(probe)
+    }
+
+    /// A streaming disruption for a CometD exchange.
+    pub fn streaming(&self, probe: &Probe<'_>) -> Option<StreamingFault> {
+        self.engine.as_ref()?.streaming(probe)
+    }
+}
