@@ -71,6 +71,8 @@ pub fn parse(body: &[u8]) -> Result<SoapCall, String> {
     let mut stack: Vec<String> = Vec::new();
     let mut buf = Vec::new();
     let mut saw_envelope = false;
+    // Text may arrive in pieces (entity references are separate events); collect it per element.
+    let mut text = String::new();
     loop {
         match reader.read_event_into(&mut buf) {
             Ok(Event::Start(e)) => {
@@ -82,6 +84,7 @@ pub fn parse(body: &[u8]) -> Result<SoapCall, String> {
                     call.operation = name.clone();
                 }
                 stack.push(name);
+                text.clear();
             }
             Ok(Event::Empty(e)) => {
                 let name = String::from_utf8_lossy(e.local_name().as_ref()).into_owned();
@@ -90,27 +93,37 @@ pub fn parse(body: &[u8]) -> Result<SoapCall, String> {
                 }
             }
             Ok(Event::End(_)) => {
-                stack.pop();
-            }
-            Ok(Event::Text(t)) => {
-                let text = t
-                    .decode()
-                    .ok()
-                    .and_then(|d| quick_xml::escape::unescape(&d).ok().map(|s| s.into_owned()))
-                    .unwrap_or_default();
-                match stack.last().map(String::as_str) {
-                    Some("username") => call.username = Some(text),
-                    Some("password") => call.password = Some(text),
-                    Some("sessionId") => call.session_id = Some(text),
+                let value = std::mem::take(&mut text);
+                match stack.pop().as_deref() {
+                    Some("username") => call.username = Some(value),
+                    Some("password") => call.password = Some(value),
+                    Some("sessionId") => call.session_id = Some(value),
                     _ => {}
                 }
             }
-            Ok(Event::CData(t)) => {
-                let text = String::from_utf8_lossy(&t).into_owned();
-                if stack.last().is_some_and(|s| s == "password") {
-                    call.password = Some(text);
+            Ok(Event::Text(t)) => {
+                if let Ok(d) = t.decode() {
+                    text.push_str(&d);
                 }
             }
+            Ok(Event::GeneralRef(r)) => {
+                let name = String::from_utf8_lossy(&r).into_owned();
+                let resolved = match name.as_str() {
+                    "amp" => Some('&'),
+                    "lt" => Some('<'),
+                    "gt" => Some('>'),
+                    "quot" => Some('"'),
+                    "apos" => Some('\''),
+                    n if n.starts_with("#x") => u32::from_str_radix(&n[2..], 16).ok().and_then(char::from_u32),
+                    n if n.starts_with('#') => n[1..].parse().ok().and_then(char::from_u32),
+                    _ => None,
+                };
+                match resolved {
+                    Some(c) => text.push(c),
+                    None => return Err(format!("Unable to parse request: unknown entity &{name};")),
+                }
+            }
+            Ok(Event::CData(t)) => text.push_str(&String::from_utf8_lossy(&t)),
             Ok(Event::Eof) => break,
             Err(e) => return Err(format!("Unable to parse request: {e}")),
             _ => {}

@@ -41,7 +41,7 @@ impl RowLocks {
     }
 
     /// Lock `keys` (deduplicated, in order), waiting at most `wait` in total. On timeout, returns the
-    /// keys that could not be locked.
+    /// key that could not be locked.
     pub async fn acquire(
         self: &Arc<Self>,
         mut keys: Vec<RowKey>,
@@ -54,13 +54,13 @@ impl RowLocks {
             locks: self.clone(),
             held: Vec::with_capacity(keys.len()),
         };
-        for (i, key) in keys.iter().enumerate() {
+        for key in &keys {
             let sem = self.sem(*key);
             let permit = match sem.clone().try_acquire_owned() {
                 Ok(p) => p,
                 Err(_) => match tokio::time::timeout_at(deadline, sem.acquire_owned()).await {
                     Ok(Ok(p)) => p,
-                    _ => return Err(keys[i..].to_vec()),
+                    _ => return Err(vec![*key]),
                 },
             };
             guard.held.push((*key, permit));
