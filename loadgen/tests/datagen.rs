@@ -128,12 +128,18 @@ fn shards_have_disjoint_key_spaces_covering_the_pool() {
 #[test]
 fn invalid_pools_are_rejected() {
     let pool = |size| KeyPool::new(size, KeyDistribution::Uniform);
-    assert!(matches!(pool(0).sampler(), Err(DatagenError::InvalidPool(_))));
+    assert!(matches!(
+        pool(0).sampler(),
+        Err(DatagenError::InvalidPool(_))
+    ));
     assert_eq!(
         pool(10).shard(3, 3).err(),
         Some(DatagenError::InvalidShard { index: 3, count: 3 })
     );
-    assert!(pool(2).shard(2, 3).is_err(), "shard 2 of 3 has no key among 2");
+    assert!(
+        pool(2).shard(2, 3).is_err(),
+        "shard 2 of 3 has no key among 2"
+    );
     assert!(KeyPool::new(10, KeyDistribution::Zipf { exponent: -1.0 })
         .sampler()
         .is_err());
@@ -141,21 +147,36 @@ fn invalid_pools_are_rejected() {
 
 #[test]
 fn field_values_are_reproducible_and_distinct_per_event() {
-    let name = preset("Name").expect("preset").compile("Name").expect("valid");
+    let name = preset("Name")
+        .expect("preset")
+        .compile("Name")
+        .expect("valid");
     assert_eq!(name.value(&ctx(123, 7)), json!("Acme 000123 v7"));
     assert_eq!(name.value(&ctx(123, 7)), name.value(&ctx(123, 7)));
     assert_ne!(name.value(&ctx(123, 7)), name.value(&ctx(123, 8)));
 
-    let phone = preset("Phone").expect("preset").compile("Phone").expect("valid");
+    let phone = preset("Phone")
+        .expect("preset")
+        .compile("Phone")
+        .expect("valid");
     let p = phone.value(&ctx(1, 1));
     let p = p.as_str().expect("string");
     assert_eq!(p.len(), "+1-555-123-4567".len());
     assert!(p.starts_with("+1-555-"));
     assert_eq!(phone.value(&ctx(1, 1)), phone.value(&ctx(1, 1)));
 
-    let region = preset("Region__c").expect("preset").compile("Region__c").expect("valid");
+    let region = preset("Region__c")
+        .expect("preset")
+        .compile("Region__c")
+        .expect("valid");
     let seen: HashSet<String> = (0..200)
-        .map(|v| region.value(&ctx(5, v)).as_str().unwrap_or_default().to_owned())
+        .map(|v| {
+            region
+                .value(&ctx(5, v))
+                .as_str()
+                .unwrap_or_default()
+                .to_owned()
+        })
         .collect();
     let picklist: HashSet<String> = ["AMER", "EMEA", "APAC", "LATAM"].map(String::from).into();
     assert_eq!(seen, picklist);
@@ -167,7 +188,10 @@ fn field_values_are_reproducible_and_distinct_per_event() {
     for v in 0..200 {
         let x = credit.value(&ctx(9, v)).as_f64().expect("number");
         assert!((1_000.0..=1_000_000.0).contains(&x));
-        assert!(((x * 100.0).round() - x * 100.0).abs() < 1e-6, "two decimals: {x}");
+        assert!(
+            ((x * 100.0).round() - x * 100.0).abs() < 1e-6,
+            "two decimals: {x}"
+        );
     }
     let employees = preset("NumberOfEmployees")
         .expect("preset")
@@ -181,9 +205,16 @@ fn field_values_are_reproducible_and_distinct_per_event() {
 #[test]
 fn generic_field_specs() {
     let gen = |spec: FieldSpec| spec.compile("F").expect("valid");
-    assert_eq!(gen(FieldSpec::Fixed(json!("x"))).value(&ctx(1, 9)), json!("x"));
     assert_eq!(
-        gen(FieldSpec::Sequence { start: 100, step: 5 }).value(&ctx(1, 9)),
+        gen(FieldSpec::Fixed(json!("x"))).value(&ctx(1, 9)),
+        json!("x")
+    );
+    assert_eq!(
+        gen(FieldSpec::Sequence {
+            start: 100,
+            step: 5
+        })
+        .value(&ctx(1, 9)),
         json!(145)
     );
     let pattern = gen(FieldSpec::Pattern(
@@ -225,7 +256,10 @@ fn generic_field_specs() {
 #[test]
 fn events_have_the_contract_shape() {
     let builder = EventBuilder::new(&stream(account_fields()), 7).expect("valid");
-    let at = Utc.with_ymd_and_hms(2024, 5, 1, 12, 0, 0).single().expect("time");
+    let at = Utc
+        .with_ymd_and_hms(2024, 5, 1, 12, 0, 0)
+        .single()
+        .expect("time");
     let event = builder.build(42, at);
     let body = serde_json::to_value(&event).expect("serialise");
     let keys: Vec<&str> = body
@@ -236,7 +270,15 @@ fn events_have_the_contract_shape() {
         .collect();
     assert_eq!(
         keys,
-        ["id", "type", "object", "external_id_field", "external_id", "fields", "occurred_at"]
+        [
+            "id",
+            "type",
+            "object",
+            "external_id_field",
+            "external_id",
+            "fields",
+            "occurred_at"
+        ]
     );
     assert_eq!(body["id"], json!("evt-account-upserts-42"));
     assert_eq!(body["type"], json!("upsert"));
@@ -253,7 +295,14 @@ fn events_have_the_contract_shape() {
         .collect();
     assert_eq!(
         fields,
-        ["Name", "Phone", "Region__c", "Credit_Limit__c", "Industry", "Website"]
+        [
+            "Name",
+            "Phone",
+            "Region__c",
+            "Credit_Limit__c",
+            "Industry",
+            "Website"
+        ]
     );
     assert_eq!(
         body["fields"]["Name"],
@@ -288,7 +337,9 @@ fn events_are_a_pure_function_of_seed_stream_and_seq() {
     .expect("valid");
     assert_ne!(
         (0..50).map(|s| a.key_of(s).0).collect::<Vec<_>>(),
-        (0..50).map(|s| other_stream.key_of(s).0).collect::<Vec<_>>()
+        (0..50)
+            .map(|s| other_stream.key_of(s).0)
+            .collect::<Vec<_>>()
     );
 }
 
@@ -296,7 +347,11 @@ fn events_are_a_pure_function_of_seed_stream_and_seq() {
 fn adding_a_field_leaves_the_others_unchanged() {
     let mut fields = account_fields();
     let a = EventBuilder::new(&stream(fields.clone()), 3).expect("valid");
-    fields.shift_insert(0, "Description".into(), preset("Description").expect("preset"));
+    fields.shift_insert(
+        0,
+        "Description".into(),
+        preset("Description").expect("preset"),
+    );
     let b = EventBuilder::new(&stream(fields), 3).expect("valid");
     let at = Utc.timestamp_opt(0, 0).single().expect("time");
     for seq in 0..20 {
@@ -318,10 +373,20 @@ fn deletes_carry_no_fields_and_follow_the_configured_share() {
     let builder = EventBuilder::new(&spec, 1).expect("valid");
     let at = Utc.timestamp_opt(0, 0).single().expect("time");
     let events: Vec<_> = (0..4_000).map(|s| builder.build(s, at)).collect();
-    let deletes: Vec<_> = events.iter().filter(|e| e.kind == EventKind::Delete).collect();
-    assert!((deletes.len() as f64 - 1_000.0).abs() < 100.0, "{}", deletes.len());
+    let deletes: Vec<_> = events
+        .iter()
+        .filter(|e| e.kind == EventKind::Delete)
+        .collect();
+    assert!(
+        (deletes.len() as f64 - 1_000.0).abs() < 100.0,
+        "{}",
+        deletes.len()
+    );
     assert!(deletes.iter().all(|e| e.fields.is_empty()));
-    assert_eq!(serde_json::to_value(deletes[0]).expect("json")["type"], json!("delete"));
+    assert_eq!(
+        serde_json::to_value(deletes[0]).expect("json")["type"],
+        json!("delete")
+    );
     // The delete share does not move keys.
     let upserts_only = EventBuilder::new(&stream(account_fields()), 1).expect("valid");
     assert!((0..100).all(|s| upserts_only.key_of(s).0 == builder.key_of(s).0));
@@ -371,7 +436,10 @@ fn stream_specs_deserialise_from_toml() {
     .expect("parses");
     assert_eq!(spec.keys.width, Some(6));
     assert_eq!(spec.fields.len(), 5);
-    assert_eq!(spec.fields["Source__c"], FieldSpec::Fixed(Value::from("sfchaos")));
+    assert_eq!(
+        spec.fields["Source__c"],
+        FieldSpec::Fixed(Value::from("sfchaos"))
+    );
     assert_eq!(
         spec.fields["Rank__c"],
         FieldSpec::Sequence { start: 1, step: 1 }

@@ -4,7 +4,9 @@ use std::io::Write;
 use std::time::Duration;
 
 use chrono::{TimeZone, Utc};
-use loadgen::datagen::{account_fields, EventBuilder, EventKind, KeyDistribution, KeyPool, StreamSpec};
+use loadgen::datagen::{
+    account_fields, EventBuilder, EventKind, KeyDistribution, KeyPool, StreamSpec,
+};
 use loadgen::ledger::{
     load_ledgers, values_equal, ExpectedState, Ledger, LedgerEntry, LedgerError, LedgerWriter,
     OrgSnapshot, Outcome, Problem, ReconcileOptions, Reconciliation,
@@ -29,7 +31,11 @@ fn entry(seq: u64, ext: &str, kind: EventKind, f: Value, outcome: Outcome) -> Le
         external_id_field: EXT.into(),
         external_id: ext.into(),
         kind,
-        fields: if kind == EventKind::Upsert { fields(f) } else { Map::new() },
+        fields: if kind == EventKind::Upsert {
+            fields(f)
+        } else {
+            Map::new()
+        },
         outcome,
         latency_us: 2_000,
     }
@@ -71,10 +77,21 @@ fn reconcile(entries: &[LedgerEntry], records: Vec<Value>) -> Reconciliation {
 /// One upsert per key `K-0 … K-{n-1}`, and the org state a correct integration leaves.
 fn simple_run(n: u64) -> (Vec<LedgerEntry>, Vec<Value>) {
     let entries = (0..n)
-        .map(|i| upsert(i, &format!("K-{i}"), json!({"Name": format!("n{i}"), "Credit_Limit__c": i * 10})))
+        .map(|i| {
+            upsert(
+                i,
+                &format!("K-{i}"),
+                json!({"Name": format!("n{i}"), "Credit_Limit__c": i * 10}),
+            )
+        })
         .collect();
     let records = (0..n)
-        .map(|i| record(&format!("K-{i}"), json!({"Name": format!("n{i}"), "Credit_Limit__c": (i * 10) as f64})))
+        .map(|i| {
+            record(
+                &format!("K-{i}"),
+                json!({"Name": format!("n{i}"), "Credit_Limit__c": (i * 10) as f64}),
+            )
+        })
         .collect();
     (entries, records)
 }
@@ -85,7 +102,10 @@ fn a_correct_run_reconciles_cleanly() {
     let r = reconcile(&entries, records);
     let t = &r.totals;
     assert_eq!((t.sent, t.accepted, t.rejected), (100, 100, 0));
-    assert_eq!((t.landed, t.lost, t.duplicates, t.wrong_value), (100, 0, 0, 0));
+    assert_eq!(
+        (t.landed, t.lost, t.duplicates, t.wrong_value),
+        (100, 0, 0, 0)
+    );
     assert_eq!(t.keys, 100);
     assert!(r.findings.is_empty());
 }
@@ -106,7 +126,12 @@ fn records_never_written_are_exactly_the_lost_ones() {
     let f = &r.findings[0];
     assert_eq!(f.external_id, "K-13");
     assert_eq!(f.last_event_id.as_deref(), Some("evt-s-13"));
-    assert_eq!(f.problem, Problem::Lost { expected: ExpectedState::Present });
+    assert_eq!(
+        f.problem,
+        Problem::Lost {
+            expected: ExpectedState::Present
+        }
+    );
 }
 
 #[test]
@@ -121,7 +146,10 @@ fn duplicates_count_the_extra_records() {
     let r = reconcile(&entries, records);
     assert_eq!(r.totals.duplicates, 9);
     // The data itself is there, so those keys still landed.
-    assert_eq!((r.totals.landed, r.totals.lost, r.totals.wrong_value), (20, 0, 0));
+    assert_eq!(
+        (r.totals.landed, r.totals.lost, r.totals.wrong_value),
+        (20, 0, 0)
+    );
     let dup = r
         .findings
         .iter()
@@ -143,7 +171,10 @@ fn wrong_values_are_counted_with_what_differed() {
     };
     assert_eq!(diffs.len(), 1);
     assert_eq!(diffs[0].field, "Name");
-    assert_eq!((&diffs[0].expected, &diffs[0].actual), (&json!("n4"), &json!("stale")));
+    assert_eq!(
+        (&diffs[0].expected, &diffs[0].actual),
+        (&json!("n4"), &json!("stale"))
+    );
     let Problem::WrongValue { diffs } = &r.findings[1].problem else {
         panic!("expected a wrong value");
     };
@@ -160,9 +191,18 @@ fn values_compare_with_documented_normalisation() {
     assert!(values_equal(&json!(""), None));
     assert!(values_equal(&json!(null), Some(&json!(""))));
     assert!(values_equal(&json!(true), Some(&json!("TRUE"))));
-    assert!(values_equal(&json!(9_007_199_254_740_993_i64), Some(&json!(9_007_199_254_740_993_i64))));
-    assert!(!values_equal(&json!(9_007_199_254_740_993_i64), Some(&json!(9_007_199_254_740_992_i64))));
-    assert!(!values_equal(&json!("1500.50"), Some(&json!("1500.5"))), "strings are exact");
+    assert!(values_equal(
+        &json!(9_007_199_254_740_993_i64),
+        Some(&json!(9_007_199_254_740_993_i64))
+    ));
+    assert!(!values_equal(
+        &json!(9_007_199_254_740_993_i64),
+        Some(&json!(9_007_199_254_740_992_i64))
+    ));
+    assert!(
+        !values_equal(&json!("1500.50"), Some(&json!("1500.5"))),
+        "strings are exact"
+    );
     assert!(!values_equal(&json!("Acme"), Some(&json!("acme"))));
     assert!(!values_equal(&json!(1), Some(&json!(2))));
     assert!(!values_equal(&json!("x"), None));
@@ -189,21 +229,38 @@ fn deletes_expect_absence() {
             record("C", json!({"Name": "c2", "Phone": null})),
         ],
     );
-    assert_eq!((r.totals.landed, r.totals.lost, r.totals.wrong_value), (2, 1, 0));
+    assert_eq!(
+        (r.totals.landed, r.totals.lost, r.totals.wrong_value),
+        (2, 1, 0)
+    );
     assert_eq!(r.findings.len(), 1);
     assert_eq!(r.findings[0].external_id, "B");
-    assert_eq!(r.findings[0].problem, Problem::Lost { expected: ExpectedState::Absent });
+    assert_eq!(
+        r.findings[0].problem,
+        Problem::Lost {
+            expected: ExpectedState::Absent
+        }
+    );
 }
 
 #[test]
 fn later_events_win_whatever_order_replies_were_recorded_in() {
     let first = upsert(1, "A", json!({"Name": "old", "Phone": "1"}));
     let second = upsert(2, "A", json!({"Name": "new"}));
-    for order in [vec![first.clone(), second.clone()], vec![second.clone(), first.clone()]] {
+    for order in [
+        vec![first.clone(), second.clone()],
+        vec![second.clone(), first.clone()],
+    ] {
         // Phone from the first event still stands: the second did not carry it.
-        let good = reconcile(&order, vec![record("A", json!({"Name": "new", "Phone": "1"}))]);
+        let good = reconcile(
+            &order,
+            vec![record("A", json!({"Name": "new", "Phone": "1"}))],
+        );
         assert_eq!(good.totals.landed, 1);
-        let stale = reconcile(&order, vec![record("A", json!({"Name": "old", "Phone": "1"}))]);
+        let stale = reconcile(
+            &order,
+            vec![record("A", json!({"Name": "old", "Phone": "1"}))],
+        );
         assert_eq!(stale.totals.wrong_value, 1);
         let Problem::WrongValue { diffs } = &stale.findings[0].problem else {
             panic!("expected a wrong value");
@@ -217,11 +274,32 @@ fn later_events_win_whatever_order_replies_were_recorded_in() {
 fn rejections_are_not_losses() {
     let entries = vec![
         upsert(1, "A", json!({"Name": "a1"})),
-        entry(2, "A", EventKind::Upsert, json!({"Name": "a2"}), Outcome::Rejected { status: 503 }),
-        entry(3, "B", EventKind::Upsert, json!({"Name": "b"}), Outcome::Rejected { status: 400 }),
-        entry(4, "C", EventKind::Delete, Value::Null, Outcome::from_status(429)),
+        entry(
+            2,
+            "A",
+            EventKind::Upsert,
+            json!({"Name": "a2"}),
+            Outcome::Rejected { status: 503 },
+        ),
+        entry(
+            3,
+            "B",
+            EventKind::Upsert,
+            json!({"Name": "b"}),
+            Outcome::Rejected { status: 400 },
+        ),
+        entry(
+            4,
+            "C",
+            EventKind::Delete,
+            Value::Null,
+            Outcome::from_status(429),
+        ),
     ];
-    let r = reconcile(&entries, vec![record("A", json!({"Name": "a1"})), record("C", json!({}))]);
+    let r = reconcile(
+        &entries,
+        vec![record("A", json!({"Name": "a1"})), record("C", json!({}))],
+    );
     let t = &r.totals;
     assert_eq!((t.sent, t.accepted, t.rejected, t.unanswered), (4, 1, 3, 0));
     assert_eq!((t.keys, t.landed, t.lost, t.wrong_value), (1, 1, 0, 0));
@@ -234,25 +312,60 @@ fn rejections_are_not_losses() {
 fn unanswered_events_may_explain_the_final_state() {
     let entries = vec![
         upsert(1, "A", json!({"Name": "v1"})),
-        entry(2, "A", EventKind::Upsert, json!({"Name": "v2"}), Outcome::Timeout),
+        entry(
+            2,
+            "A",
+            EventKind::Upsert,
+            json!({"Name": "v2"}),
+            Outcome::Timeout,
+        ),
         upsert(3, "B", json!({"Name": "b"})),
-        entry(4, "B", EventKind::Delete, Value::Null, Outcome::TransportError { message: "reset".into() }),
+        entry(
+            4,
+            "B",
+            EventKind::Delete,
+            Value::Null,
+            Outcome::TransportError {
+                message: "reset".into(),
+            },
+        ),
     ];
     for a in ["v1", "v2"] {
         let r = reconcile(&entries, vec![record("A", json!({"Name": a}))]);
         // A landed either way; B's absence is explained by the unanswered delete.
-        assert_eq!((r.totals.landed, r.totals.lost, r.totals.wrong_value), (2, 0, 0), "{a}");
+        assert_eq!(
+            (r.totals.landed, r.totals.lost, r.totals.wrong_value),
+            (2, 0, 0),
+            "{a}"
+        );
         assert_eq!(r.totals.unanswered, 2);
         assert_eq!(r.totals.accepted, 2);
     }
-    let wrong = reconcile(&entries, vec![record("A", json!({"Name": "v3"})), record("B", json!({"Name": "b"}))]);
+    let wrong = reconcile(
+        &entries,
+        vec![
+            record("A", json!({"Name": "v3"})),
+            record("B", json!({"Name": "b"})),
+        ],
+    );
     assert_eq!((wrong.totals.landed, wrong.totals.wrong_value), (1, 1));
     // An unanswered event sent *before* the last accepted one explains nothing.
     let early = vec![
-        entry(1, "A", EventKind::Upsert, json!({"Name": "v0"}), Outcome::Timeout),
+        entry(
+            1,
+            "A",
+            EventKind::Upsert,
+            json!({"Name": "v0"}),
+            Outcome::Timeout,
+        ),
         upsert(2, "A", json!({"Name": "v1"})),
     ];
-    assert_eq!(reconcile(&early, vec![record("A", json!({"Name": "v0"}))]).totals.wrong_value, 1);
+    assert_eq!(
+        reconcile(&early, vec![record("A", json!({"Name": "v0"}))])
+            .totals
+            .wrong_value,
+        1
+    );
 }
 
 #[test]
@@ -270,15 +383,38 @@ fn totals_have_the_report_json_shape_and_fetch_plan_lists_fields() {
     let (entries, records) = simple_run(3);
     let r = reconcile(&entries, records);
     let v = serde_json::to_value(&r.totals).expect("json");
-    let keys: Vec<&str> = v.as_object().expect("object").keys().map(String::as_str).collect();
+    let keys: Vec<&str> = v
+        .as_object()
+        .expect("object")
+        .keys()
+        .map(String::as_str)
+        .collect();
     assert_eq!(
         &keys[..7],
-        ["sent", "accepted", "rejected", "landed", "lost", "duplicates", "wrong_value"]
+        [
+            "sent",
+            "accepted",
+            "rejected",
+            "landed",
+            "lost",
+            "duplicates",
+            "wrong_value"
+        ]
     );
     let plan = ledger_of(&entries).fetch_plan();
     assert_eq!(plan.len(), 1);
-    assert_eq!((plan[0].object.as_str(), plan[0].external_id_field.as_str()), (OBJ, EXT));
-    assert_eq!(plan[0].fields.iter().map(String::as_str).collect::<Vec<_>>(), ["Credit_Limit__c", "Name"]);
+    assert_eq!(
+        (plan[0].object.as_str(), plan[0].external_id_field.as_str()),
+        (OBJ, EXT)
+    );
+    assert_eq!(
+        plan[0]
+            .fields
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>(),
+        ["Credit_Limit__c", "Name"]
+    );
     let finding = serde_json::to_value(&reconcile(&entries, vec![]).findings[0]).expect("json");
     assert_eq!(finding["problem"], json!("lost"));
     assert_eq!(finding["expected"], json!("present"));
@@ -299,7 +435,8 @@ fn org_snapshot_skips_deleted_and_unkeyed_records() {
         ],
     );
     assert_eq!((kept, org.skipped), (2, 3));
-    let r = ledger_of(&[upsert(1, "12345", json!({}))]).reconcile(&org, ReconcileOptions::default());
+    let r =
+        ledger_of(&[upsert(1, "12345", json!({}))]).reconcile(&org, ReconcileOptions::default());
     assert_eq!(r.totals.landed, 1, "numeric external ids match their text");
 }
 
@@ -325,16 +462,25 @@ fn shard_entries(shard: u64, shards: u64) -> Vec<LedgerEntry> {
                 _ => ok(),
             };
             let event = builder.build(seq, at);
-            LedgerEntry::from_event(&event, "accounts", seq, seq * 2_000, outcome, Duration::from_millis(3))
+            LedgerEntry::from_event(
+                &event,
+                "accounts",
+                seq,
+                seq * 2_000,
+                outcome,
+                Duration::from_millis(3),
+            )
         })
         .collect()
 }
 
 /// What a correct integration leaves: the fold of accepted events, in send order.
 fn correct_org(entries: &[LedgerEntry]) -> Vec<Value> {
-    let mut sorted: Vec<&LedgerEntry> = entries.iter().filter(|e| e.outcome.is_accepted()).collect();
+    let mut sorted: Vec<&LedgerEntry> =
+        entries.iter().filter(|e| e.outcome.is_accepted()).collect();
     sorted.sort_by_key(|e| (e.sent_us, e.seq));
-    let mut state: std::collections::BTreeMap<String, Option<Map<String, Value>>> = Default::default();
+    let mut state: std::collections::BTreeMap<String, Option<Map<String, Value>>> =
+        Default::default();
     for e in sorted {
         let slot = state.entry(e.external_id.clone()).or_default();
         match e.kind {
@@ -383,7 +529,10 @@ fn shard_ledgers_merge_into_the_single_ledger() {
     assert_eq!(s.totals.sent, 1_200);
     assert_eq!(s.totals.lost + s.totals.wrong_value, 1);
     assert_eq!(s.totals.duplicates, 1);
-    assert_eq!(s.totals.landed + s.totals.lost + s.totals.wrong_value, s.totals.keys);
+    assert_eq!(
+        s.totals.landed + s.totals.lost + s.totals.wrong_value,
+        s.totals.keys
+    );
 }
 
 #[test]
@@ -393,19 +542,30 @@ fn overlapping_shards_are_reported() {
     for (i, ext) in ["A", "A"].iter().enumerate() {
         let path = dir.path().join(format!("l{i}.ndjson"));
         let mut w = LedgerWriter::create(&path).expect("create");
-        w.append(&upsert(i as u64, ext, json!({"Name": i}))).expect("append");
-        w.append(&upsert(10 + i as u64, &format!("only-{i}"), json!({}))).expect("append");
+        w.append(&upsert(i as u64, ext, json!({"Name": i})))
+            .expect("append");
+        w.append(&upsert(10 + i as u64, &format!("only-{i}"), json!({})))
+            .expect("append");
         paths.push(path);
     }
     let (merged, report) = load_ledgers(&paths).expect("load");
     assert_eq!(report.overlap.count, 1);
-    assert_eq!(report.overlap.examples, vec!["Account.External_Id__c=A".to_owned()]);
+    assert_eq!(
+        report.overlap.examples,
+        vec!["Account.External_Id__c=A".to_owned()]
+    );
     // Merged by send order all the same: the later event (seq 1) wins.
     let mut org = OrgSnapshot::new();
     org.add(OBJ, EXT, record("A", json!({"Name": 1})));
     org.add(OBJ, EXT, record("only-0", json!({})));
     org.add(OBJ, EXT, record("only-1", json!({})));
-    assert_eq!(merged.reconcile(&org, ReconcileOptions::default()).totals.landed, 3);
+    assert_eq!(
+        merged
+            .reconcile(&org, ReconcileOptions::default())
+            .totals
+            .landed,
+        3
+    );
 }
 
 #[test]

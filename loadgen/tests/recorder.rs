@@ -24,8 +24,7 @@ struct SharedBuf {
 
 impl SharedBuf {
     fn text(&self) -> String {
-        String::from_utf8(self.bytes.lock().map(|b| b.clone()).unwrap_or_default())
-            .expect("utf-8")
+        String::from_utf8(self.bytes.lock().map(|b| b.clone()).unwrap_or_default()).expect("utf-8")
     }
     fn bytes(&self) -> Vec<u8> {
         self.bytes.lock().map(|b| b.clone()).unwrap_or_default()
@@ -76,15 +75,18 @@ fn sample(
 async fn wrk2_stall_shows_in_corrected_latency_but_not_in_raw() {
     let start = Instant::now();
     let rec = recorder::spawn(RecorderConfig::new(start, wall()), None).expect("spawn");
-    let schedule = Schedule::new(RateSpec::Constant(200.0), Duration::from_secs(10), 1)
-        .expect("valid");
+    let schedule =
+        Schedule::new(RateSpec::Constant(200.0), Duration::from_secs(10), 1).expect("valid");
     let driver = Driver::new(DriverConfig {
         max_in_flight: 10,
         max_lateness: None,
         ..DriverConfig::default()
     })
     .expect("valid");
-    let stall = (start + Duration::from_secs(5), start + Duration::from_secs(6));
+    let stall = (
+        start + Duration::from_secs(5),
+        start + Duration::from_secs(6),
+    );
     let samples = rec.sender();
     let stats = driver
         .run(start, schedule.arrivals(), |ticket| {
@@ -112,13 +114,21 @@ async fn wrk2_stall_shows_in_corrected_latency_but_not_in_raw() {
     let summary = recording.summary().expect("summary");
     let o = &summary.overall;
     assert_eq!(o.count, 2_000);
-    assert!(o.corrected.p99 >= 500.0, "corrected p99 {} ms", o.corrected.p99);
+    assert!(
+        o.corrected.p99 >= 500.0,
+        "corrected p99 {} ms",
+        o.corrected.p99
+    );
     assert!(o.raw.p99 <= 2.0, "raw p99 {} ms", o.raw.p99);
     // The raw max still shows the stalled requests themselves.
     assert!(o.raw.max >= 950.0);
     assert!(o.corrected.p99 / o.raw.p99 >= 100.0);
     assert_eq!(o.latency_ms().p99_uncorrected, o.raw.p99);
-    assert!((o.achieved_rate - 200.0).abs() < 25.0, "rate {}", o.achieved_rate);
+    assert!(
+        (o.achieved_rate - 200.0).abs() < 25.0,
+        "rate {}",
+        o.achieved_rate
+    );
 }
 
 /// Deterministic pseudo-random samples over two streams and two phases for 10 s, sorted by `done`.
@@ -136,7 +146,11 @@ fn workload(start: Instant) -> Vec<(u64, Sample)> {
         let queue = Duration::from_micros(next() % 3_000);
         let service = Duration::from_micros(200 + next() % 250_000);
         let stream = if seq % 3 == 0 { "contacts" } else { "accounts" };
-        let phase = if seq < 2_000 { "baseline" } else { "fault:outage-1" };
+        let phase = if seq < 2_000 {
+            "baseline"
+        } else {
+            "fault:outage-1"
+        };
         let ok = next() % 17 != 0;
         let sent = intended + queue;
         out.push((
@@ -164,23 +178,33 @@ fn record_all(
     for s in samples {
         state.record(&s);
     }
-    state.finish(start + Duration::from_secs(11)).expect("finish")
+    state
+        .finish(start + Duration::from_secs(11))
+        .expect("finish")
 }
 
 #[test]
 fn merging_two_halves_equals_recording_everything_in_one() {
     let start = Instant::now();
     let all = workload(start);
-    let (whole_log, a_log, b_log) = (SharedBuf::default(), SharedBuf::default(), SharedBuf::default());
+    let (whole_log, a_log, b_log) = (
+        SharedBuf::default(),
+        SharedBuf::default(),
+        SharedBuf::default(),
+    );
     let whole = record_all(start, all.iter().map(|(_, s)| s.clone()), &whole_log);
     record_all(
         start,
-        all.iter().filter(|(q, _)| q % 2 == 0).map(|(_, s)| s.clone()),
+        all.iter()
+            .filter(|(q, _)| q % 2 == 0)
+            .map(|(_, s)| s.clone()),
         &a_log,
     );
     record_all(
         start,
-        all.iter().filter(|(q, _)| q % 2 == 1).map(|(_, s)| s.clone()),
+        all.iter()
+            .filter(|(q, _)| q % 2 == 1)
+            .map(|(_, s)| s.clone()),
         &b_log,
     );
     let merged = merge_interval_log_bytes(&[
@@ -192,7 +216,15 @@ fn merging_two_halves_equals_recording_everything_in_one() {
 
     let leaves = |r: &recorder::HistogramSet| {
         r.leaves()
-            .map(|(s, p, l)| (s.to_owned(), p.to_owned(), l.corrected.clone(), l.raw.clone(), l.errors))
+            .map(|(s, p, l)| {
+                (
+                    s.to_owned(),
+                    p.to_owned(),
+                    l.corrected.clone(),
+                    l.raw.clone(),
+                    l.errors,
+                )
+            })
             .collect::<Vec<_>>()
     };
     let (w, m) = (leaves(&whole.histograms), leaves(&merged.histograms));
@@ -213,7 +245,10 @@ fn merging_two_halves_equals_recording_everything_in_one() {
     assert_eq!(ws, ms, "summaries and time series agree exactly");
     assert_eq!(ws.overall.count, 4_000);
     assert!(ws.overall.errors > 0);
-    assert_eq!(ws.series.overall.iter().map(|p| p.count).sum::<u64>(), 4_000);
+    assert_eq!(
+        ws.series.overall.iter().map(|p| p.count).sum::<u64>(),
+        4_000
+    );
 
     // The whole run's own log round-trips too.
     let own = merge_interval_log_bytes(&[(PathBuf::from("whole.hlog"), whole_log.bytes())])
@@ -240,7 +275,9 @@ fn merge_reads_files_from_disk() {
         let log = SharedBuf::default();
         record_all(
             start,
-            all.iter().filter(|(q, _)| q % 2 == shard).map(|(_, s)| s.clone()),
+            all.iter()
+                .filter(|(q, _)| q % 2 == shard)
+                .map(|(_, s)| s.clone()),
             &log,
         );
         let path = dir.path().join(format!("shard-{shard}.hlog"));
@@ -268,16 +305,31 @@ fn interval_log_has_the_standard_headers_and_one_line_per_stream_per_interval() 
     .expect("state");
     let t = |ms: u64| start + Duration::from_millis(ms);
     state.record(&sample("orders", "baseline", t(100), t(100), t(130), true));
-    state.record(&sample("orders", "baseline", t(1_100), t(1_200), t(1_250), false));
+    state.record(&sample(
+        "orders",
+        "baseline",
+        t(1_100),
+        t(1_200),
+        t(1_250),
+        false,
+    ));
     let recording = state.finish(t(2_500)).expect("finish");
     let text = log.text();
     let lines: Vec<&str> = text.lines().collect();
-    assert!(lines.iter().any(|l| l.starts_with("#[StartTime: 1700000000.000")));
-    assert!(lines.iter().any(|l| l.starts_with("#[BaseTime: 1700000000.000")));
+    assert!(lines
+        .iter()
+        .any(|l| l.starts_with("#[StartTime: 1700000000.000")));
+    assert!(lines
+        .iter()
+        .any(|l| l.starts_with("#[BaseTime: 1700000000.000")));
     assert!(lines.contains(
         &"\"StartTimestamp\",\"Interval_Length\",\"Interval_Max\",\"Interval_Compressed_Histogram\""
     ));
-    let data: Vec<&str> = lines.iter().copied().filter(|l| l.starts_with("Tag=")).collect();
+    let data: Vec<&str> = lines
+        .iter()
+        .copied()
+        .filter(|l| l.starts_with("Tag="))
+        .collect();
     let prefixes: Vec<String> = data
         .iter()
         .map(|l| l.splitn(4, ',').take(3).collect::<Vec<_>>().join(","))
@@ -303,7 +355,11 @@ fn interval_log_has_the_standard_headers_and_one_line_per_stream_per_interval() 
         ]
     );
     // Interval_Max is in microseconds (the bucket's highest equivalent value, within 0.1%).
-    let max: f64 = data[2].split(',').nth(3).and_then(|m| m.parse().ok()).expect("max");
+    let max: f64 = data[2]
+        .split(',')
+        .nth(3)
+        .and_then(|m| m.parse().ok())
+        .expect("max");
     assert!((max - 30_000.0).abs() <= 30.0, "{}", data[2]);
     assert_eq!(recording.series.streams["orders"].len(), 3);
     assert_eq!(recording.series.streams["idle stream"].len(), 3);
@@ -320,16 +376,26 @@ async fn intervals_are_written_and_flushed_during_the_run() {
     let rec = recorder::spawn(config, Some(Box::new(log.clone()))).expect("spawn");
     let tx = rec.sender();
     let now = Instant::now();
-    assert!(tx.send(sample("orders", "baseline", now, now, now + MS, true)).await);
+    assert!(
+        tx.send(sample("orders", "baseline", now, now, now + MS, true))
+            .await
+    );
     tokio::time::sleep(Duration::from_millis(2_500)).await;
     // Two intervals are closed: written and flushed before the run ends.
-    let corrected_lines = log.text().lines().filter(|l| l.starts_with("Tag=") && l.contains("kind=corrected")).count();
+    let corrected_lines = log
+        .text()
+        .lines()
+        .filter(|l| l.starts_with("Tag=") && l.contains("kind=corrected"))
+        .count();
     assert_eq!(corrected_lines, 2, "{}", log.text());
     let flushes = log.flushes.load(Ordering::SeqCst);
     assert!(flushes >= 3, "header + 2 intervals, got {flushes}");
     let recording = rec.finish().await.expect("finish");
     assert_eq!(recording.samples, 1);
-    assert!(!tx.send(sample("orders", "baseline", now, now, now, true)).await);
+    assert!(
+        !tx.send(sample("orders", "baseline", now, now, now, true))
+            .await
+    );
     assert!(recording.log_error.is_none());
 }
 
@@ -340,7 +406,10 @@ async fn finish_records_everything_sent_before_it() {
     let tx = rec.sender();
     for i in 0..10_000u64 {
         let t = start + Duration::from_micros(i);
-        assert!(tx.try_send(sample("s", "p", t, t, t + MS, i % 2 == 0)) || tx.send(sample("s", "p", t, t, t + MS, i % 2 == 0)).await);
+        assert!(
+            tx.try_send(sample("s", "p", t, t, t + MS, i % 2 == 0))
+                || tx.send(sample("s", "p", t, t, t + MS, i % 2 == 0)).await
+        );
     }
     let recording = rec.finish().await.expect("finish");
     assert_eq!(recording.samples, 10_000);
@@ -368,12 +437,18 @@ fn summaries_are_in_milliseconds_per_stream_and_phase() {
     let c = &s.overall.corrected;
     assert_eq!(c.count, 100);
     let near = |a: f64, b: f64| (a - b).abs() <= b * 0.001 + 1e-9;
-    assert!(near(c.p50, 50.0) && near(c.p90, 90.0) && near(c.p99, 99.0) && near(c.max, 100.0), "{c:?}");
+    assert!(
+        near(c.p50, 50.0) && near(c.p90, 90.0) && near(c.p99, 99.0) && near(c.max, 100.0),
+        "{c:?}"
+    );
     assert!(near(c.mean, 50.5), "{}", c.mean);
     assert_eq!(s.phases["baseline"].count, 50);
     assert!(near(s.phases["drain"].corrected.p50, 75.0));
     assert_eq!(s.by_stream_phase["a"]["drain"].count, 50);
-    assert_eq!(LatencySummary::from_histogram(&hdrhistogram::Histogram::new(3).expect("h")), LatencySummary::default());
+    assert_eq!(
+        LatencySummary::from_histogram(&hdrhistogram::Histogram::new(3).expect("h")),
+        LatencySummary::default()
+    );
 }
 
 #[test]
@@ -382,7 +457,14 @@ fn extreme_latencies_are_clamped_not_lost() {
     let mut state =
         RecorderState::new(start, wall(), Duration::from_secs(1), &[], None).expect("state");
     state.record(&sample("a", "p", start, start, start, true));
-    state.record(&sample("a", "p", start, start, start + Duration::from_secs(7_200), true));
+    state.record(&sample(
+        "a",
+        "p",
+        start,
+        start,
+        start + Duration::from_secs(7_200),
+        true,
+    ));
     let s = state
         .finish(start + Duration::from_secs(7_201))
         .expect("finish")
@@ -399,13 +481,18 @@ fn truncated_tails_are_tolerated_and_corrupt_lines_named() {
     record_all(start, workload(start).into_iter().map(|(_, s)| s), &log);
     let bytes = log.bytes();
     let cut = bytes.len() - 20;
-    let merged = merge_interval_log_bytes(&[(PathBuf::from("crashed.hlog"), bytes[..cut].to_vec())])
-        .expect("tail tolerated");
+    let merged =
+        merge_interval_log_bytes(&[(PathBuf::from("crashed.hlog"), bytes[..cut].to_vec())])
+            .expect("tail tolerated");
     assert_eq!(merged.truncated, vec![PathBuf::from("crashed.hlog")]);
     assert!(merged.summary().expect("summary").overall.count > 3_000);
 
     let mut text = String::from_utf8(bytes).expect("utf-8");
-    text = text.replacen("Tag=stream=accounts", "garbage here\nTag=stream=accounts", 1);
+    text = text.replacen(
+        "Tag=stream=accounts",
+        "garbage here\nTag=stream=accounts",
+        1,
+    );
     let err = merge_interval_log_bytes(&[(PathBuf::from("bad.hlog"), text.into_bytes())])
         .expect_err("corrupt");
     assert!(err.to_string().starts_with("bad.hlog:6:"), "{err}");
@@ -413,8 +500,15 @@ fn truncated_tails_are_tolerated_and_corrupt_lines_named() {
 
 #[test]
 fn tags_survive_awkward_stream_names() {
-    let tag = SeriesTag::encode("a stream, with=odd;chars", "fault:outage-1", recorder::Kind::Raw);
-    assert_eq!(tag, "stream=a_stream__with_odd_chars;phase=fault:outage-1;kind=raw");
+    let tag = SeriesTag::encode(
+        "a stream, with=odd;chars",
+        "fault:outage-1",
+        recorder::Kind::Raw,
+    );
+    assert_eq!(
+        tag,
+        "stream=a_stream__with_odd_chars;phase=fault:outage-1;kind=raw"
+    );
     let parsed = SeriesTag::parse(&tag).expect("parses");
     assert_eq!(parsed.phase, "fault:outage-1");
     assert_eq!(parsed.kind, recorder::Kind::Raw);

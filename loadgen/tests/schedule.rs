@@ -125,10 +125,7 @@ fn poisson_is_deterministic_per_seed_with_the_right_mean_and_exponential_gaps() 
     assert_ne!(a, c);
     // 5,000 expected; a Poisson count's σ is √5000 ≈ 71.
     assert_close(a.len() as f64, 5_000.0, 300.0);
-    let gaps: Vec<f64> = a
-        .windows(2)
-        .map(|w| (w[1] - w[0]).as_secs_f64())
-        .collect();
+    let gaps: Vec<f64> = a.windows(2).map(|w| (w[1] - w[0]).as_secs_f64()).collect();
     let mean = gaps.iter().sum::<f64>() / gaps.len() as f64;
     let var = gaps.iter().map(|g| (g - mean).powi(2)).sum::<f64>() / gaps.len() as f64;
     // Exponential gaps: mean 1/λ and coefficient of variation 1.
@@ -144,7 +141,11 @@ fn bursts_add_simultaneous_events_on_top_of_the_base_rate() {
         size: 5,
     };
     let v = instants(spec.clone(), 3.0, 0);
-    assert_eq!(v.len(), 30 + 2 * 5, "bursts at 1 s and 2 s, none at 0 or 3 s");
+    assert_eq!(
+        v.len(),
+        30 + 2 * 5,
+        "bursts at 1 s and 2 s, none at 0 or 3 s"
+    );
     assert_close(spec.expected_events(secs(3.0)), 40.0, 1e-9);
     assert!(v.windows(2).all(|w| w[0] <= w[1]));
     // At 1 s: the base event plus the burst of 5.
@@ -187,7 +188,12 @@ fn shards_partition_the_full_schedule_exactly() {
             .collect();
         union.sort();
         assert_eq!(union, full, "{spec:?}");
-        let first: Vec<u64> = s.shard(1, 3).expect("valid").map(|a| a.seq).take(3).collect();
+        let first: Vec<u64> = s
+            .shard(1, 3)
+            .expect("valid")
+            .map(|a| a.seq)
+            .take(3)
+            .collect();
         assert_eq!(first, vec![1, 4, 7]);
     }
 }
@@ -231,11 +237,17 @@ fn invalid_specs_are_rejected_with_the_setting_named() {
     let err = |spec| Schedule::new(spec, secs(1.0), 0).expect_err("invalid");
     assert!(matches!(
         err(RateSpec::Constant(-1.0)),
-        ScheduleError::InvalidRate { what: "constant", .. }
+        ScheduleError::InvalidRate {
+            what: "constant",
+            ..
+        }
     ));
     assert!(matches!(
         err(RateSpec::Poisson(f64::NAN)),
-        ScheduleError::InvalidRate { what: "poisson", .. }
+        ScheduleError::InvalidRate {
+            what: "poisson",
+            ..
+        }
     ));
     assert_eq!(
         err(RateSpec::Ramp {
@@ -325,7 +337,9 @@ fn rate_specs_read_like_the_scenario_toml() {
             size: 200
         }
     );
-    let bad: Result<Doc, _> = toml::from_str("a = { constnt = 5 }\nb={poisson=1}\nc={poisson=1}\nd={poisson=1}\ne={poisson=1}");
+    let bad: Result<Doc, _> = toml::from_str(
+        "a = { constnt = 5 }\nb={poisson=1}\nc={poisson=1}\nd={poisson=1}\ne={poisson=1}",
+    );
     assert!(bad.is_err());
     let back: RateSpec = toml::from_str::<toml::Value>(&toml::to_string(&doc.c).expect("ser"))
         .expect("toml")
@@ -401,9 +415,16 @@ async fn driver_dispatches_on_time_with_free_slots() {
     let h = Harness::new();
     let start = Instant::now();
     let stats = driver
-        .run(start, s.arrivals(), h.dispatcher(|_| Duration::from_millis(5)))
+        .run(
+            start,
+            s.arrivals(),
+            h.dispatcher(|_| Duration::from_millis(5)),
+        )
         .await;
-    assert_eq!((stats.scheduled, stats.dispatched, stats.late, stats.dropped), (100, 100, 0, 0));
+    assert_eq!(
+        (stats.scheduled, stats.dispatched, stats.late, stats.dropped),
+        (100, 100, 0, 0)
+    );
     for (seq, intended, dispatched) in h.seen() {
         assert_eq!(intended, start + Duration::from_millis(seq * 10));
         assert!(dispatched - intended <= Duration::from_millis(1));
@@ -420,7 +441,11 @@ async fn driver_sends_late_without_dropping_when_lateness_is_unbounded() {
     let start = Instant::now();
     // Every event holds the only slot for 15 ms while they are due every 10 ms.
     let stats = driver
-        .run(start, s.arrivals(), h.dispatcher(|_| Duration::from_millis(15)))
+        .run(
+            start,
+            s.arrivals(),
+            h.dispatcher(|_| Duration::from_millis(15)),
+        )
         .await;
     assert_eq!(stats.dispatched, 100);
     assert_eq!(stats.dropped, 0);
@@ -455,7 +480,11 @@ async fn driver_drops_events_whose_slot_comes_too_late() {
     assert_eq!(stats.late, 11);
     let seqs: Vec<u64> = h.seen().iter().map(|s| s.0).collect();
     assert!(!seqs.contains(&11) && !seqs.contains(&100) && seqs.contains(&101));
-    let first_after = h.seen().into_iter().find(|s| s.0 == 101).expect("dispatched");
+    let first_after = h
+        .seen()
+        .into_iter()
+        .find(|s| s.0 == 101)
+        .expect("dispatched");
     assert_eq!(first_after.2 - start, Duration::from_millis(1_105));
 }
 
@@ -465,7 +494,11 @@ async fn zero_lateness_is_k6_drop_when_no_slot_is_free() {
     let driver = Driver::new(config(1, Some(Duration::ZERO))).expect("valid");
     let h = Harness::new();
     let stats = driver
-        .run(Instant::now(), s.arrivals(), h.dispatcher(|_| Duration::from_millis(25)))
+        .run(
+            Instant::now(),
+            s.arrivals(),
+            h.dispatcher(|_| Duration::from_millis(25)),
+        )
         .await;
     // A 25 ms hold at 10 ms spacing: one event in three finds the slot free.
     assert_eq!(stats.dispatched, 34);
@@ -479,7 +512,11 @@ async fn counters_are_live_and_the_run_can_be_cancelled() {
     let driver = Driver::new(config(5, None)).expect("valid");
     let counters = driver.counters();
     let h = Harness::new();
-    let run = driver.run(Instant::now(), s.arrivals(), h.dispatcher(|_| Duration::ZERO));
+    let run = driver.run(
+        Instant::now(),
+        s.arrivals(),
+        h.dispatcher(|_| Duration::ZERO),
+    );
     tokio::select! {
         _ = run => panic!("should not finish"),
         _ = tokio::time::sleep(secs(2.05)) => {}

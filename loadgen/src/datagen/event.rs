@@ -98,7 +98,9 @@ impl EventBuilder {
             ("external_id_field", &spec.external_id_field),
         ] {
             if value.trim().is_empty() {
-                return Err(DatagenError::InvalidStream(format!("{what} must not be empty")));
+                return Err(DatagenError::InvalidStream(format!(
+                    "{what} must not be empty"
+                )));
             }
         }
         if !(0.0..=1.0).contains(&spec.delete_fraction) {

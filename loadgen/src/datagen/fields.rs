@@ -299,7 +299,9 @@ pub fn preset(field: &str) -> Option<FieldSpec> {
             max: 1_000_000_000.0,
             decimals: 0,
         },
-        "Description" => FieldSpec::Pattern("Synced account {external_id}, revision {version}".into()),
+        "Description" => {
+            FieldSpec::Pattern("Synced account {external_id}, revision {version}".into())
+        }
         _ => return None,
     })
 }

@@ -329,9 +329,9 @@ pub fn values_equal(expected: &Value, actual: Option<&Value>) -> bool {
         (Value::Number(n), Value::String(s)) | (Value::String(s), Value::Number(n)) => {
             parse_number(s).is_some_and(|p| numbers_equal(n, &p))
         }
-        (Value::Bool(b), Value::String(s)) | (Value::String(s), Value::Bool(b)) => {
-            s.trim().eq_ignore_ascii_case(if *b { "true" } else { "false" })
-        }
+        (Value::Bool(b), Value::String(s)) | (Value::String(s), Value::Bool(b)) => s
+            .trim()
+            .eq_ignore_ascii_case(if *b { "true" } else { "false" }),
         (a, b) => a == b,
     }
 }

@@ -282,7 +282,10 @@ pub fn merge_interval_log_bytes(inputs: &[(PathBuf, Vec<u8>)]) -> Result<Merged,
                 }
                 Kind::Raw => {
                     if !h.is_empty() {
-                        add_into(&mut merged.histograms.leaf_mut(&st.stream, &st.phase).raw, &h)?;
+                        add_into(
+                            &mut merged.histograms.leaf_mut(&st.stream, &st.phase).raw,
+                            &h,
+                        )?;
                     }
                 }
                 Kind::Errors => {

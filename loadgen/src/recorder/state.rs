@@ -204,7 +204,10 @@ impl RecorderState {
                 if let Err(e) = agg.add_corrected(name, &iv.corrected) {
                     agg_error = Some(e);
                 }
-                lines.push((SeriesTag::encode(name, phase, Kind::Corrected), &iv.corrected));
+                lines.push((
+                    SeriesTag::encode(name, phase, Kind::Corrected),
+                    &iv.corrected,
+                ));
                 lines.push((SeriesTag::encode(name, phase, Kind::Raw), &iv.raw));
                 if let Some(e) = iv.errors.as_ref().filter(|e| !e.is_empty()) {
                     agg.add_errors(name, e.len());

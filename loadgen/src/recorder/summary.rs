@@ -355,7 +355,9 @@ impl IntervalAggregator {
             *touched = false;
         }
         if any {
-            series.overall.push(point(&self.overall, self.overall_errors));
+            series
+                .overall
+                .push(point(&self.overall, self.overall_errors));
         }
         self.overall.reset();
         self.overall_errors = 0;

@@ -123,10 +123,14 @@ impl RateSpec {
                 Ok(())
             }
             RateSpec::Steps(steps) => steps.iter().try_for_each(|s| rate("steps.rate", s.rate)),
-            RateSpec::Burst { base_rate, every, .. } => {
+            RateSpec::Burst {
+                base_rate, every, ..
+            } => {
                 rate("burst.base_rate", *base_rate)?;
                 if every.is_zero() {
-                    return Err(ScheduleError::ZeroDuration { what: "burst.every" });
+                    return Err(ScheduleError::ZeroDuration {
+                        what: "burst.every",
+                    });
                 }
                 Ok(())
             }

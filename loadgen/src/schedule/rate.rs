@@ -26,7 +26,9 @@ impl Instants {
     pub(super) fn new(spec: &RateSpec, duration: Duration, seed: u64) -> Self {
         let end = duration.as_secs_f64();
         let inner = match spec {
-            RateSpec::Constant(r) => Inner::Even(Piecewise::new(vec![Segment::forever(0.0, *r)], end)),
+            RateSpec::Constant(r) => {
+                Inner::Even(Piecewise::new(vec![Segment::forever(0.0, *r)], end))
+            }
             RateSpec::Ramp { from, to, over } => {
                 let over = over.as_secs_f64();
                 Inner::Even(Piecewise::new(
