@@ -341,6 +341,14 @@ fn rate_specs_read_like_the_scenario_toml() {
         "a = { constnt = 5 }\nb={poisson=1}\nc={poisson=1}\nd={poisson=1}\ne={poisson=1}",
     );
     assert!(bad.is_err());
+    #[derive(Debug, serde::Deserialize)]
+    struct One {
+        #[allow(dead_code)]
+        r: RateSpec,
+    }
+    let extra =
+        toml::from_str::<One>(r#"r = { ramp = { from = 0, to = 1, over = "1s", extra = 1 } }"#);
+    assert!(extra.is_err(), "unknown keys inside a variant are errors");
     let back: RateSpec = toml::from_str::<toml::Value>(&toml::to_string(&doc.c).expect("ser"))
         .expect("toml")
         .try_into()

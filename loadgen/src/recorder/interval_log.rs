@@ -248,16 +248,20 @@ pub fn merge_interval_log_bytes(inputs: &[(PathBuf, Vec<u8>)]) -> Result<Merged,
     let mut agg = IntervalAggregator::new()?;
     let mut deserializer = Deserializer::new();
     let mut i = 0;
-    while i < lines.len() {
-        let start_ms = lines[i].start_ms;
+    while let Some(first) = lines.get(i) {
+        let start_ms = first.start_ms;
         let mut len_ms = 0;
         while let Some(line) = lines.get(i).filter(|l| l.start_ms == start_ms) {
             i += 1;
             len_ms = len_ms.max(line.len_ms);
-            let (path, bytes) = &inputs[line.file];
             let h = decode(&mut deserializer, line.encoded).map_err(|message| {
+                let (path, bytes) = inputs
+                    .get(line.file)
+                    .map_or((PathBuf::new(), &[][..]), |(p, b)| {
+                        (p.clone(), b.as_slice())
+                    });
                 RecorderError::Decode {
-                    path: path.clone(),
+                    path,
                     line: line_number(bytes, line.encoded),
                     message,
                 }

@@ -169,6 +169,10 @@ impl Driver {
     {
         let slack = self.config.timer_slack;
         let grace = self.config.max_lateness.map(|l| l.max(slack));
+        // Arrivals handled back to back without waiting (a backlog being dropped after a long
+        // stall); after this many the driver yields, so it cannot hog a runtime thread.
+        const YIELD_EVERY: u32 = 256;
+        let mut without_wait = 0u32;
         for arrival in arrivals {
             self.counters.scheduled.fetch_add(1, Ordering::Relaxed);
             let Some(intended) = start.checked_add(arrival.at) else {
@@ -176,7 +180,16 @@ impl Driver {
                 self.counters.dropped.fetch_add(1, Ordering::Relaxed);
                 break;
             };
-            tokio::time::sleep_until(intended).await;
+            if Instant::now() < intended {
+                without_wait = 0;
+                tokio::time::sleep_until(intended).await;
+            } else {
+                without_wait += 1;
+                if without_wait >= YIELD_EVERY {
+                    without_wait = 0;
+                    tokio::task::yield_now().await;
+                }
+            }
             let deadline = grace.and_then(|g| intended.checked_add(g));
             let Some(slot) = self.acquire(deadline).await else {
                 self.counters.dropped.fetch_add(1, Ordering::Relaxed);
