@@ -9,7 +9,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "sfchaos", version, about = "Find out whether your Salesforce integration survives real life")]
+#[command(
+    name = "sfchaos",
+    version,
+    about = "Find out whether your Salesforce integration survives real life"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

@@ -184,10 +184,7 @@ impl SimState {
     }
 
     /// Resolve a bearer token to its session and org, at the current scenario time.
-    pub fn session(
-        &self,
-        token: &str,
-    ) -> Option<(Arc<crate::auth::session::Session>, Arc<Org>)> {
+    pub fn session(&self, token: &str) -> Option<(Arc<crate::auth::session::Session>, Arc<Org>)> {
         let peek = self.sessions.peek(token)?;
         let org = self.org(peek.org)?;
         let idle = org.config.read().session_lifetime;

@@ -111,9 +111,14 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn a_waiter_gives_up_after_the_lock_wait() {
         let locks = RowLocks::new();
-        let held = locks.acquire(vec![(0, 1)], Duration::from_secs(10)).await.unwrap();
+        let held = locks
+            .acquire(vec![(0, 1)], Duration::from_secs(10))
+            .await
+            .unwrap();
         let start = tokio::time::Instant::now();
-        let r = locks.acquire(vec![(0, 2), (0, 1)], Duration::from_secs(10)).await;
+        let r = locks
+            .acquire(vec![(0, 2), (0, 1)], Duration::from_secs(10))
+            .await;
         assert_eq!(r.unwrap_err(), vec![(0, 1)]);
         assert_eq!(start.elapsed(), Duration::from_secs(10));
         drop(held);
@@ -124,10 +129,16 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn a_waiter_proceeds_when_the_holder_releases() {
         let locks = RowLocks::new();
-        let held = locks.acquire(vec![(0, 1)], Duration::from_secs(10)).await.unwrap();
+        let held = locks
+            .acquire(vec![(0, 1)], Duration::from_secs(10))
+            .await
+            .unwrap();
         let l2 = locks.clone();
-        let waiter =
-            tokio::spawn(async move { l2.acquire(vec![(0, 1)], Duration::from_secs(10)).await.is_ok() });
+        let waiter = tokio::spawn(async move {
+            l2.acquire(vec![(0, 1)], Duration::from_secs(10))
+                .await
+                .is_ok()
+        });
         tokio::time::sleep(Duration::from_secs(3)).await;
         drop(held);
         assert!(waiter.await.unwrap());

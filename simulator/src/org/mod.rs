@@ -170,7 +170,8 @@ impl Org {
             config: RwLock::new(config.clone()),
         };
         if config.api_usage_start > 0 {
-            org.allocation.charge(Duration::ZERO, config.api_usage_start);
+            org.allocation
+                .charge(Duration::ZERO, config.api_usage_start);
         }
         org.add_user(
             &config.admin_username,
@@ -275,7 +276,11 @@ impl Org {
     }
 
     pub fn usernames(&self) -> Vec<String> {
-        self.users.read().values().map(|u| u.username.clone()).collect()
+        self.users
+            .read()
+            .values()
+            .map(|u| u.username.clone())
+            .collect()
     }
 
     /// Publish committed changes as one transaction (CDC `transactionKey`).

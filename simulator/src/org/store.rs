@@ -13,36 +13,11 @@ use super::value::Value;
 use smallvec::SmallVec;
 use std::collections::{BTreeMap, HashMap};
 
-/// Fields whose value lives in the row header rather than in `fields`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SysField {
-    Id,
-    IsDeleted,
-    CreatedDate,
-    CreatedById,
-    LastModifiedDate,
-    LastModifiedById,
-    SystemModstamp,
-    OwnerId,
-    /// `Name` of Contact/Lead/User: `FirstName LastName`.
-    FullName,
-}
+pub use super::schema::SysField;
 
+/// The header role of the field named `name` (see [`ObjectDef::sys_field`] for the cached form).
 pub fn sys_field(obj: &ObjectDef, name: &str) -> Option<SysField> {
-    Some(match name {
-        "Id" => SysField::Id,
-        "IsDeleted" => SysField::IsDeleted,
-        "CreatedDate" => SysField::CreatedDate,
-        "CreatedById" => SysField::CreatedById,
-        "LastModifiedDate" => SysField::LastModifiedDate,
-        "LastModifiedById" => SysField::LastModifiedById,
-        "SystemModstamp" => SysField::SystemModstamp,
-        "OwnerId" => SysField::OwnerId,
-        "Name" if obj.field("FirstName").is_some() && obj.field("LastName").is_some() => {
-            SysField::FullName
-        }
-        _ => return None,
-    })
+    obj.field_index(name).and_then(|fi| obj.sys_field(fi))
 }
 
 /// One stored record.
@@ -224,9 +199,30 @@ impl OrgData {
 
     /// The value of field `fi` of a row, including header-backed system fields.
     pub fn value(&self, obj: usize, row: &Row, fi: usize) -> Value {
+        self.value_ref(obj, row, fi).into_owned()
+    }
+
+    /// Like [`OrgData::value`], borrowing stored values instead of cloning them.
+    pub fn value_ref<'r>(
+        &self,
+        obj: usize,
+        row: &'r Row,
+        fi: usize,
+    ) -> std::borrow::Cow<'r, Value> {
+        use std::borrow::Cow;
         let o = &self.schema.objects[obj];
-        let f = &o.fields[fi];
-        match sys_field(o, &f.name) {
+        if o.sys_field(fi).is_none() {
+            return match row.get_raw(fi) {
+                Some(v) => Cow::Borrowed(v),
+                None => Cow::Owned(Value::Null),
+            };
+        }
+        Cow::Owned(self.sys_value(obj, row, fi))
+    }
+
+    fn sys_value(&self, obj: usize, row: &Row, fi: usize) -> Value {
+        let o = &self.schema.objects[obj];
+        match o.sys_field(fi) {
             Some(SysField::Id) => Value::str(self.id_of(obj, row.num).to18()),
             Some(SysField::IsDeleted) => Value::Bool(row.deleted),
             Some(SysField::CreatedDate) => Value::DateTime(row.created_ms),
@@ -343,7 +339,7 @@ impl<'a> Txn<'a> {
         };
         let mut owner = None;
         for (fi, v) in fields {
-            if sys_field(o, &o.fields[fi].name) == Some(SysField::OwnerId) {
+            if o.sys_field(fi) == Some(SysField::OwnerId) {
                 owner = v.as_str().and_then(RecordId::parse).map(|r| r.num);
                 continue;
             }
@@ -355,7 +351,7 @@ impl<'a> Txn<'a> {
         // Defaults and auto-numbers for fields the caller left out.
         let mut defaults = Vec::new();
         for (fi, f) in o.active_fields() {
-            if row.get_raw(fi).is_some() || sys_field(o, &f.name).is_some() {
+            if row.get_raw(fi).is_some() || o.sys_field(fi).is_some() {
                 continue;
             }
             if f.auto_number {
@@ -401,8 +397,7 @@ impl<'a> Txn<'a> {
         let mut row = old.clone();
         let mut changed = Vec::new();
         for (fi, v) in fields {
-            let name = &o.fields[fi].name;
-            if sys_field(o, name) == Some(SysField::OwnerId) {
+            if o.sys_field(fi) == Some(SysField::OwnerId) {
                 if let Some(n) = v.as_str().and_then(RecordId::parse).map(|r| r.num) {
                     if n != row.owner {
                         row.owner = n;
@@ -428,7 +423,10 @@ impl<'a> Txn<'a> {
             Some((&old, &changed)),
             writer,
         );
-        let names = changed.iter().map(|fi| o.fields[*fi].name.clone()).collect();
+        let names = changed
+            .iter()
+            .map(|fi| o.fields[*fi].name.clone())
+            .collect();
         let table = &mut self.data.tables[obj];
         table.index_row(&self.data.schema.objects[obj], &old, false);
         table.index_row(&self.data.schema.objects[obj], &row, true);

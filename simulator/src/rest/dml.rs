@@ -107,7 +107,12 @@ impl Preconditions {
 }
 
 /// Parents a write to `obj` locks: reference fields with a child relationship (Contact → Account).
-fn parent_keys(data: &OrgData, obj: usize, body: &Map<String, Json>, row: Option<u64>) -> Vec<RowKey> {
+fn parent_keys(
+    data: &OrgData,
+    obj: usize,
+    body: &Map<String, Json>,
+    row: Option<u64>,
+) -> Vec<RowKey> {
     let o = &data.schema.objects[obj];
     let mut keys = Vec::new();
     for (fi, f) in o.active_fields() {
@@ -121,7 +126,11 @@ fn parent_keys(data: &OrgData, obj: usize, body: &Map<String, Json>, row: Option
             .and_then(|s| data.resolve_id(s));
         keys.extend(new);
         if let Some(r) = row.and_then(|n| data.row(obj, n)) {
-            if let Some(old) = data.value(obj, r, fi).as_str().and_then(|s| data.resolve_id(s)) {
+            if let Some(old) = data
+                .value(obj, r, fi)
+                .as_str()
+                .and_then(|s| data.resolve_id(s))
+            {
                 keys.push(old);
             }
         }
@@ -378,7 +387,10 @@ pub fn publish_event(
         "CreatedDate".into(),
         Json::String(crate::org::value::format_datetime_z(now)),
     );
-    fields.insert("CreatedById".into(), Json::String(ctx.org.data.read().user_id(writer.user)));
+    fields.insert(
+        "CreatedById".into(),
+        Json::String(ctx.org.data.read().user_id(writer.user)),
+    );
     let change = Change {
         seq: 0,
         object: name,
