@@ -380,10 +380,12 @@ fn fields_functions_expand_the_describe_field_list() {
 
 #[test]
 fn to_label_returns_the_picklist_label() {
-    let got =
-        records("SELECT toLabel(Tags__c), toLabel(Industry) FROM Account WHERE Name = 'Globex'");
-    assert_eq!(got[0]["Tags__c"], "Bronze tier");
-    assert_eq!(got[0]["Industry"], "Banking");
+    let got = records(
+        "SELECT toLabel(Tags__c), toLabel(Industry) FROM Account WHERE Name IN ('Globex', 'Acme')",
+    );
+    assert_eq!(got[0]["Tags__c"], "Gold tier;Silver tier");
+    assert_eq!(got[1]["Tags__c"], "Bronze tier");
+    assert_eq!(got[1]["Industry"], "Banking");
 }
 
 #[test]
@@ -804,6 +806,31 @@ fn indexed_lookups_by_id_external_id_and_reference() {
     ));
     assert_eq!(got.len(), 2);
     assert_eq!(got[0]["LastName"], "Jones");
+    let selective = |q: &str| soql::compile(&org().data, q).unwrap().is_selective();
+    assert!(selective(
+        "SELECT Id FROM Account WHERE External_Id__c = 'A-001'"
+    ));
+    assert!(selective(
+        "SELECT Id FROM Account WHERE Name LIKE 'A%' AND External_Id__c IN ('A-1', 'A-2')"
+    ));
+    assert!(selective(&format!(
+        "SELECT Id FROM Account WHERE Id = '{}'",
+        id("acme")
+    )));
+    assert!(selective(&format!(
+        "SELECT Id FROM Contact WHERE AccountId = '{}'",
+        id("acme")
+    )));
+    assert!(selective(
+        "SELECT Id FROM Account WHERE Id IN (SELECT AccountId FROM Contact)"
+    ));
+    assert!(!selective("SELECT Id FROM Account WHERE Name LIKE 'A%'"));
+    assert!(!selective(
+        "SELECT Id FROM Account WHERE External_Id__c = 'A-001' OR Name = 'x'"
+    ));
+    assert!(!selective(
+        "SELECT Id FROM Account WHERE External_Id__c != 'A-001'"
+    ));
     // Primary-key chunking: ranges over Id.
     assert_eq!(
         names(&format!(
@@ -828,6 +855,25 @@ fn aliases_and_object_qualified_names() {
     assert_eq!(
         names("WHERE Name = 'Acme' WITH SECURITY_ENFORCED FOR VIEW"),
         ["Acme"]
+    );
+}
+
+#[test]
+fn having_on_grouped_fields_and_scoped_queries() {
+    assert_eq!(
+        records("SELECT Industry, MAX(AnnualRevenue) m FROM Account USING SCOPE Everything GROUP BY Industry HAVING Industry != null AND MAX(AnnualRevenue) >= 500"),
+        vec![
+            json!({"attributes": {"type": "AggregateResult"}, "Industry": "Banking", "m": 500.0}),
+            json!({"attributes": {"type": "AggregateResult"}, "Industry": "Technology", "m": 1000.0}),
+        ]
+    );
+    assert_eq!(
+        run("SELECT COUNT() FROM Account WHERE Id IN (SELECT AccountId FROM Opportunity WHERE Amount > 150)", false).unwrap(),
+        QueryOutput::Count { total_size: 1 }
+    );
+    assert_eq!(
+        names("WHERE toLabel(Tags__c) = 'Bronze tier' ORDER BY toLabel(Industry)"),
+        ["Globex"]
     );
 }
 
@@ -857,6 +903,19 @@ fn bulk_csv_uses_select_order_and_dotted_names() {
         "\"Name\",\"Account.Name\",\"Birthdate\",\"HasOptedOutOfEmail\"\n\"Ann Smith\",\"Acme\",\"1990-05-15\",\"false\"\n\"Dee Nobody\",\"\",\"\",\"false\"\n"
     );
     assert!(!plan.has_child_subqueries());
+    // Aggregate plans have columns but no rows to stream.
+    let agg = soql::compile(
+        &o.data,
+        "SELECT Region__c, COUNT(Id) n FROM Account GROUP BY Region__c",
+    )
+    .unwrap();
+    assert_eq!(soql::csv_columns(&agg), ["Region__c", "n"]);
+    let sub = soql::compile(
+        &o.data,
+        "SELECT Name, (SELECT Id FROM Contacts) FROM Account",
+    )
+    .unwrap();
+    assert!(sub.has_child_subqueries() && !sub.is_aggregate());
 }
 
 #[test]

@@ -103,20 +103,34 @@ pub(crate) fn read_id(
     RecordId::parse(read_field(data, r, &access.field).as_str()?)
 }
 
-/// The picklist label of a value (`toLabel`); other values unchanged.
+/// The picklist label of a value (`toLabel`), each selected value's label for multi-select
+/// picklists; values without a picklist entry unchanged.
 pub(crate) fn label_of<'a>(data: &OrgData, f: &FieldRef, v: Cow<'a, Value>) -> Cow<'a, Value> {
     let Some(s) = v.as_str() else { return v };
-    let label = data
+    let Some(fd) = data
         .schema
         .objects
         .get(f.obj)
         .and_then(|o| o.fields.get(f.fi))
-        .and_then(|fd| fd.picklist.iter().find(|p| p.value.eq_ignore_ascii_case(s)))
-        .map(|p| p.label.clone());
-    match label {
-        Some(l) => Cow::Owned(Value::str(l)),
-        None => v,
+    else {
+        return v;
+    };
+    if fd.picklist.is_empty() {
+        return v;
     }
+    let label = |one: &str| -> String {
+        fd.picklist
+            .iter()
+            .find(|p| p.value.eq_ignore_ascii_case(one))
+            .map(|p| p.label.clone())
+            .unwrap_or_else(|| one.to_string())
+    };
+    let out = if fd.ftype == FieldType::Multipicklist {
+        s.split(';').map(label).collect::<Vec<_>>().join(";")
+    } else {
+        label(s)
+    };
+    Cow::Owned(Value::str(out))
 }
 
 /// Something predicates can read operands from.

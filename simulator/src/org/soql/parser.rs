@@ -65,7 +65,15 @@ pub(crate) struct Parser<'a> {
 }
 
 impl<'a> Parser<'a> {
-    pub fn new(src: &'a str, toks: Vec<Token>) -> Self {
+    pub fn new(src: &'a str, mut toks: Vec<Token>) -> Self {
+        // The token helpers rely on a final end-of-input token.
+        if toks.last().is_none_or(|t| t.tok != Tok::Eof) {
+            toks.push(Token {
+                tok: Tok::Eof,
+                start: src.len(),
+                end: src.len(),
+            });
+        }
         Parser {
             src,
             toks,

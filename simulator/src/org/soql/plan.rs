@@ -259,6 +259,14 @@ impl Plan {
         self.nodes.iter().any(Node::has_child)
     }
 
+    /// Whether WHERE is answered from an index (Id, external-id or unique field, reference field,
+    /// `Id IN (SELECT …)`) rather than a scan of the table: what Salesforce calls a selective
+    /// filter. queryAll still scans for external-id and reference filters, because the store's
+    /// indexes hold live rows only.
+    pub fn is_selective(&self) -> bool {
+        self.filter.index.is_some()
+    }
+
     /// The query's OFFSET (Bulk 2.0 query jobs reject OFFSET).
     pub fn offset(&self) -> usize {
         self.offset
