@@ -8,7 +8,8 @@
 //! | [`lexer`](self) | tokens; dotted paths, unquoted dates/datetimes, string escapes |
 //! | [`parser`](self) | recursive descent to [`ast::Query`], Salesforce's grammar quirks, depth cap |
 //! | [`ast`] | the parsed statement, positions kept for error carets |
-//! | [`compile`](self) | name resolution and typing to a [`Plan`]; index choice |
+//! | [`compile`](self) | name resolution to a [`Plan`]: SELECT, GROUP BY, ORDER BY |
+//! | [`filter`](self) | WHERE/HAVING: literal typing, semi-joins, index choice |
 //! | [`plan`](self) | the compiled form: field accesses, predicates, output tree |
 //! | [`eval`](self) | reading values through relationships; predicate evaluation |
 //! | [`exec`](self) | scans and index lookups, ORDER BY / OFFSET / LIMIT |
@@ -52,6 +53,7 @@ pub mod dates;
 mod errors;
 mod eval;
 mod exec;
+mod filter;
 mod fingerprint;
 mod lexer;
 mod like;
