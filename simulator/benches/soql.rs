@@ -124,6 +124,17 @@ fn benches(c: &mut Criterion) {
         b.iter(|| soql::execute(&data, black_box(&plan), &opts).expect("execute"))
     });
 
+    // The incremental-sync poll: a scan on SystemModstamp returning the few newest rows.
+    let poll = "SELECT Id, Name FROM Account WHERE SystemModstamp > 2023-11-16T01:59:39Z ORDER BY SystemModstamp LIMIT 2000";
+    let plan = soql::compile(&data, poll).expect("compile");
+    assert_eq!(
+        rows(soql::execute(&data, &plan, &opts).expect("execute")).len(),
+        20
+    );
+    c.bench_function("SystemModstamp poll, 100k accounts", |b| {
+        b.iter(|| soql::execute(&data, black_box(&plan), &opts).expect("execute"))
+    });
+
     let page = "SELECT Id, Name, Industry, Region__c, AnnualRevenue, CreatedDate, Owner.Name FROM Account WHERE Industry = 'Technology' ORDER BY CreatedDate DESC LIMIT 2000";
     let plan = soql::compile(&data, page).expect("compile");
     let nums = rows(soql::execute(&data, &plan, &opts).expect("execute"));

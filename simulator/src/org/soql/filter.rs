@@ -23,6 +23,8 @@ enum Conv {
 }
 
 impl Compiler<'_> {
+    /// Compile a condition. `resolve` turns a left operand into a row field (WHERE) or a group key or
+    /// aggregate (HAVING); relative dates and semi-joins get slots in `filter`.
     pub(super) fn cond(
         &self,
         c: &Cond,
@@ -106,13 +108,12 @@ impl Compiler<'_> {
                 let mut ids = HashSet::new();
                 let mut values = Vec::new();
                 for lit in lits {
-                    match (&lit.kind, convert_or_null(&info, lit)?) {
-                        (_, None) => has_null = true,
-                        (_, Some(Conv::Id(Some(id)))) => {
+                    match convert_or_null(&info, lit)? {
+                        None | Some(Conv::Id(None)) => has_null = true,
+                        Some(Conv::Id(Some(id))) => {
                             ids.insert(id);
                         }
-                        (_, Some(Conv::Id(None))) => has_null = true,
-                        (_, Some(Conv::Val(v))) => values.push(v),
+                        Some(Conv::Val(v)) => values.push(v),
                     }
                 }
                 if id_typed {

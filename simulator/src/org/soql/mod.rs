@@ -5,20 +5,20 @@
 //!
 //! | module | what lives there |
 //! |---|---|
-//! | [`lexer`](self) | tokens; dotted paths, unquoted dates/datetimes, string escapes |
-//! | [`parser`](self) | recursive descent to [`ast::Query`], Salesforce's grammar quirks, depth cap |
+//! | `lexer` | tokens; dotted paths, unquoted dates/datetimes, string escapes |
+//! | `parser` | recursive descent to [`ast::Query`], Salesforce's grammar quirks, depth cap |
 //! | [`ast`] | the parsed statement, positions kept for error carets |
-//! | [`compile`](self) | name resolution to a [`Plan`]: SELECT, GROUP BY, ORDER BY |
-//! | [`filter`](self) | WHERE/HAVING: literal typing, semi-joins, index choice |
-//! | [`plan`](self) | the compiled form: field accesses, predicates, output tree |
-//! | [`eval`](self) | reading values through relationships; predicate evaluation |
-//! | [`exec`](self) | scans and index lookups, ORDER BY / OFFSET / LIMIT |
-//! | [`aggregate`](self) | GROUP BY, aggregate functions, HAVING |
-//! | [`render`](self) | REST JSON records and Bulk 2.0 CSV |
+//! | `compile` | name resolution to a [`Plan`]: SELECT, GROUP BY, ORDER BY |
+//! | `filter` | WHERE/HAVING: literal typing, semi-joins, index choice |
+//! | `plan` | the compiled form: field accesses, predicates, output tree |
+//! | `eval` | reading values through relationships; predicate evaluation |
+//! | `exec` | scans and index lookups, ORDER BY / OFFSET / LIMIT |
+//! | `aggregate` | GROUP BY, aggregate functions, HAVING |
+//! | `render` | REST JSON records and Bulk 2.0 CSV |
 //! | [`dates`] | relative date literals and their ranges |
-//! | [`like`](self) | LIKE matching |
-//! | [`fingerprint`](self) | literal-free query shapes for the journal |
-//! | [`errors`](self) | Salesforce's caret error text |
+//! | `like` | LIKE matching |
+//! | `fingerprint` | literal-free query shapes for the journal |
+//! | `errors` | Salesforce's caret error text |
 //!
 //! # Use
 //!
@@ -30,8 +30,8 @@
 //! }
 //! ```
 //!
-//! [`compile`] needs the schema only; [`execute`] reads rows and returns row numbers so the caller
-//! can page through them with a cursor and [`render`] one page at a time. Everything borrows
+//! [`compile()`] needs the schema only; [`execute()`] reads rows and returns row numbers so the caller
+//! can page through them with a cursor and [`render()`] one page at a time. Everything borrows
 //! `&OrgData`, so callers hold the org's read lock across execute and render of a page, and never
 //! across an `.await`.
 //!
