@@ -147,7 +147,7 @@ fn value_errors_match_salesforce() {
     .contains("Semi join sub-selects are only allowed at the top level WHERE expressions"));
     assert!(err("SELECT Name n FROM Account")
         .1
-        .ends_with("Only aggregate expressions use field aliasing"));
+        .ends_with("only aggregate expressions use field aliasing"));
     assert!(err("SELECT Id FROM Contact WHERE Account.Owner.CreatedBy.LastModifiedBy.CreatedBy.Owner.Name = 'x'")
         .1
         .contains("more than 5 levels away from the root entity object"));

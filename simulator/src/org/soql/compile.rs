@@ -299,7 +299,7 @@ impl<'a> Compiler<'a> {
                     if alias.is_some() {
                         return Err(SoqlError::malformed(
                             path.pos,
-                            "Only aggregate expressions use field aliasing",
+                            "only aggregate expressions use field aliasing",
                         ));
                     }
                     let a = self.resolve(scope, path)?;
