@@ -9,6 +9,7 @@ use super::eval::{eval, follow, label_of, read, read_field, RowSource};
 use super::exec::{bind, cmp_keys, sort_keys, sort_top};
 use super::plan::{Node, Plan};
 use super::ExecOptions;
+use crate::org::ids::RecordId;
 use crate::org::store::{OrgData, Row};
 use serde_json::{json, Map, Value as Json};
 use std::io::Write;
@@ -21,15 +22,24 @@ pub fn render(data: &OrgData, plan: &Plan, nums: &[u64], opts: &ExecOptions) -> 
         .collect()
 }
 
+/// `{"type": "Account", "url": "/services/data/v62.0/sobjects/Account/001…"}`, built directly: it is
+/// emitted for every record and nested parent, so it avoids the `json!` macro's extra copies.
 fn attributes(data: &OrgData, obj: usize, row: &Row, opts: &ExecOptions) -> Json {
-    let name = data
-        .schema
-        .objects
-        .get(obj)
-        .map(|o| o.name.as_str())
-        .unwrap_or("");
-    let id = data.id_of(obj, row.num).to18();
-    json!({"type": name, "url": format!("{}/sobjects/{name}/{id}", opts.data_path)})
+    let Some(o) = data.schema.objects.get(obj) else {
+        return Json::Null;
+    };
+    let name = o.name.as_str();
+    let id = RecordId::new(&o.key_prefix, data.org_num, row.num).to18();
+    let mut url = String::with_capacity(opts.data_path.len() + name.len() + id.len() + 11);
+    url.push_str(&opts.data_path);
+    url.push_str("/sobjects/");
+    url.push_str(name);
+    url.push('/');
+    url.push_str(&id);
+    let mut m = Map::with_capacity(2);
+    m.insert("type".to_string(), Json::String(name.to_string()));
+    m.insert("url".to_string(), Json::String(url));
+    Json::Object(m)
 }
 
 fn record(data: &OrgData, obj: usize, row: &Row, nodes: &[Node], opts: &ExecOptions) -> Json {
