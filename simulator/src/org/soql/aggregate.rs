@@ -7,7 +7,7 @@
 
 use super::ast::AggFunc;
 use super::eval::{eval, read, Bound, GroupSource, Source};
-use super::exec::{bind, cmp_keys, scan, sort_keys, sort_top, sort_val, SortKey};
+use super::exec::{bind, cmp_keys, scan, sort_keys, sort_top, sort_val, SortKey, SortKeys};
 use super::plan::{AggExpr, AggPlan, Operand, Plan};
 use super::ExecOptions;
 use crate::org::store::OrgData;
@@ -63,7 +63,7 @@ pub(crate) fn run(
 
     let limit = plan.limit.unwrap_or(usize::MAX);
     let want = plan.offset.saturating_add(limit);
-    let mut keyed: Vec<(Vec<SortKey>, usize)> = rows
+    let mut keyed: Vec<(SortKeys, usize)> = rows
         .iter()
         .enumerate()
         .map(|(i, (keys, aggs))| {

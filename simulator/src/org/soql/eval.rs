@@ -228,6 +228,12 @@ pub(crate) fn eval(p: &Pred, src: &impl Source, b: &Bound) -> bool {
             if v.is_null() {
                 return *op == CmpOp::Ne;
             }
+            if let (Value::Str(a), Value::Str(b), CmpOp::Eq | CmpOp::Ne) = (&*v, value, op) {
+                // The common `Field = 'text'` filter: ASCII needs no Unicode case folding.
+                if a.is_ascii() && b.is_ascii() {
+                    return a.eq_ignore_ascii_case(b) == (*op == CmpOp::Eq);
+                }
+            }
             match v.compare(value) {
                 Some(ord) => cmp_holds(*op, ord),
                 None => *op == CmpOp::Ne,

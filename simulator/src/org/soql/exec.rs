@@ -12,6 +12,7 @@ use super::ExecOptions;
 use crate::org::ids::RecordId;
 use crate::org::store::{OrgData, Row};
 use crate::org::value::Value;
+use smallvec::SmallVec;
 use std::cmp::Ordering;
 use std::collections::HashSet;
 
@@ -131,7 +132,7 @@ pub(crate) fn rows(data: &OrgData, plan: &Plan, b: &Bound, opts: &ExecOptions) -
         });
         return out;
     }
-    let mut keyed: Vec<(Vec<SortKey>, u64)> = Vec::new();
+    let mut keyed: Vec<(SortKeys, u64)> = Vec::new();
     scan(data, plan, b, incl, |n, row| {
         let src = RowSource {
             data,
@@ -218,6 +219,10 @@ impl Ord for TotalF64 {
 
 pub(crate) type SortKey = Option<SortVal>;
 
+/// The keys of one row; inline for the usual one or two ORDER BY fields, so sorting a large match
+/// set does not allocate per row.
+pub(crate) type SortKeys = SmallVec<[SortKey; 2]>;
+
 pub(crate) fn sort_val(v: &Value) -> SortKey {
     Some(match v {
         Value::Null => return None,
@@ -231,7 +236,7 @@ pub(crate) fn sort_val(v: &Value) -> SortKey {
     })
 }
 
-pub(crate) fn sort_keys(order: &[OrderKey], src: &impl Source) -> Vec<SortKey> {
+pub(crate) fn sort_keys(order: &[OrderKey], src: &impl Source) -> SortKeys {
     order
         .iter()
         .map(|k| {
