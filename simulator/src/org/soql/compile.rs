@@ -35,6 +35,7 @@ pub(super) enum Ctx {
     Semi,
 }
 
+/// The object names resolve against, and its alias (`FROM Account a`).
 #[derive(Clone, Copy)]
 pub(super) struct Scope<'q> {
     pub obj: usize,
@@ -50,8 +51,11 @@ pub(super) struct OperandInfo {
     pub pos: ast::Pos,
 }
 
+/// Resolves a condition's left side: row fields for WHERE, group keys and aggregates for HAVING.
 pub(super) type Resolver<'r> = dyn FnMut(&ast::Operand) -> Result<OperandInfo, SoqlError> + 'r;
 
+/// Resolves one query against one org's schema (borrowed only for the compile; the resulting plan
+/// holds indexes, not references).
 pub(super) struct Compiler<'a> {
     pub data: &'a OrgData,
 }
