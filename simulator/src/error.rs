@@ -222,23 +222,16 @@ impl ApiError {
         self.parts().1
     }
 
-    /// The REST body: a one-element array. `fields` is present when the error concerns fields, as
-    /// Salesforce does for DML errors.
+    /// The REST body: a one-element array. `fields` appears when the error names fields (and on
+    /// ENTITY_IS_DELETED, where Salesforce sends an empty list); otherwise it is left out, as Salesforce
+    /// does for query, parse and session errors.
     pub fn body(&self) -> serde_json::Value {
         let (_, code, fields) = self.parts();
         let message = self.to_string();
-        match self {
-            ApiError::InvalidSession
-            | ApiError::InvalidAuthHeader
-            | ApiError::NotFound
-            | ApiError::NotFoundMessage(_)
-            | ApiError::MalformedQuery(_)
-            | ApiError::InvalidType(_)
-            | ApiError::RequestLimitExceeded(_)
-            | ApiError::MethodNotAllowed { .. } => {
-                json!([{ "message": message, "errorCode": code }])
-            }
-            _ => json!([{ "message": message, "errorCode": code, "fields": fields }]),
+        if fields.is_empty() && !matches!(self, ApiError::EntityIsDeleted) {
+            json!([{ "message": message, "errorCode": code }])
+        } else {
+            json!([{ "message": message, "errorCode": code, "fields": fields }])
         }
     }
 
