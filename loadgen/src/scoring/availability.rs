@@ -209,7 +209,7 @@ impl Detector for Availability<'_> {
         }
 
         if self.unbounded.count > 0 {
-            penalties.push(10.0 + ramp(self.unbounded.count as f64, 1.0, 10.0, 15.0));
+            penalties.push(15.0 + ramp(self.unbounded.count as f64, 1.0, 10.0, 15.0));
             findings.push(
                 Finding::new(
                     Severity::Critical,

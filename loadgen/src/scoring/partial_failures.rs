@@ -205,7 +205,7 @@ impl Detector for PartialFailures {
             .map_or(0, |t| t.keys.max(t.accepted.min(1)));
         if problems.total() >= 0.5 {
             let share = ratio(problems.total(), keys.max(1) as f64);
-            penalties.push(10.0 + ramp(share, 0.0, 0.05, 35.0));
+            penalties.push(10.0 + ramp(share, 0.0, 0.05, 40.0));
             findings.push(
                 Finding::new(
                     Severity::Critical,

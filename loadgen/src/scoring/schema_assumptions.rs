@@ -4,7 +4,7 @@
 //! - the schema-error rate of the integration's first-attempt writes to `O` after `T`
 //!   (`INVALID_FIELD`, `REQUIRED_FIELD_MISSING`, `STRING_TOO_LONG`, …, or per-item failures);
 //! - adaptation time: from `T` to the last such error, "never" when they continue into the last
-//!   tenth of the run;
+//!   tenth of the load period after it;
 //! - accepted events after `T` that do not carry `F` (nothing about them changed) but did not end
 //!   up right in the org — the cost paid by unaffected records;
 //! - describe calls on `O` after `T` (re-reading the schema is how a build adapts).
@@ -205,8 +205,9 @@ impl Detector for SchemaAssumptions {
             );
         }
 
-        let run_end = cx.ev.run_end_us();
-        let tail = run_end.saturating_sub((run_end.saturating_sub(*at)) / 10);
+        // The last tenth of the load period after the change.
+        let load_end = cx.ev.load_us.max(*at);
+        let tail = load_end.saturating_sub((load_end - *at) / 10);
         match self.last_error_us {
             Some(last) if last >= tail && rate > 0.05 => {
                 penalties.push(30.0);
