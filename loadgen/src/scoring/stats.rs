@@ -240,7 +240,7 @@ mod tests {
         assert_eq!(ramp(2.0, 1.0, 3.0, 50.0), 25.0);
         assert_eq!(ramp(9.0, 1.0, 3.0, 50.0), 50.0);
         // Lower is worse.
-        assert_eq!(ramp(0.9, 1.0, 0.5, 10.0), 2.0000000000000004);
+        assert!((ramp(0.9, 1.0, 0.5, 10.0) - 2.0).abs() < 1e-9);
         assert_eq!(ramp(0.1, 1.0, 0.5, 10.0), 10.0);
         assert_eq!(ramp(f64::NAN, 1.0, 0.5, 10.0), 0.0);
     }
