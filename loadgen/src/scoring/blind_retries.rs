@@ -274,6 +274,16 @@ impl Detector for BlindRetries {
             );
         } else if moot > 0 {
             penalties.push(10.0);
+            findings.push(
+                Finding::new(
+                    Severity::Warning,
+                    format!(
+                        "first retries came within {} ms of the failure: no room for jitter, every client hit by the same failure retries together",
+                        JITTER_MIN_MEAN_US as u64 / 1000
+                    ),
+                )
+                .count(moot),
+            );
         }
 
         // Amplification.
