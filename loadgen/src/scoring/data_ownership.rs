@@ -13,22 +13,42 @@
 //!
 //! Exercised when actors or actor-owned fields exist and the integration wrote to their objects.
 
-use std::collections::{HashMap, HashSet};
-use std::hash::{Hash, Hasher};
+use std::collections::HashMap;
 
 use serde_json::Value;
 use simulator::journal::JournalEntry;
 
 use super::evidence::{ChangeRecord, Evidence};
 use super::facts::{Facts, Op, Who};
+use super::hash::{hash_of as hash, FastMap};
 use super::stats::{ramp, ratio, req, score_from_penalties, Examples};
 use super::{Assessment, Context, Detector, EvidenceError, Finding, Severity};
 use crate::scenario::{AntiPattern, Owner};
 
+/// Field names seen in writes, interned so that a record's "changed by others" set is a bit mask
+/// (no allocation per record). Beyond 63 names, the rest share the last bit: a write touching any
+/// of them then counts as touching all of them, which can only over-count clobbers of rare fields.
 #[derive(Default)]
-struct RecordState {
-    /// Fields others changed since the integration last read or wrote the record.
-    changed_by_others: Vec<String>,
+struct Interner {
+    names: Vec<String>,
+}
+
+impl Interner {
+    fn bit(&mut self, name: &str) -> u64 {
+        let i = match self.names.iter().position(|n| same(n, name)) {
+            Some(i) => i,
+            None if self.names.len() < 63 => {
+                self.names.push(name.to_owned());
+                self.names.len() - 1
+            }
+            None => 63,
+        };
+        1 << i
+    }
+
+    fn mask(&mut self, names: &[String]) -> u64 {
+        names.iter().fold(0, |m, n| m | self.bit(n))
+    }
 }
 
 #[derive(Default)]
@@ -40,16 +60,21 @@ struct FieldState {
 
 pub struct DataOwnership<'a> {
     ev: &'a Evidence,
-    /// `(object, field)` lower-cased → owning actor.
-    owned: HashMap<(String, String), String>,
-    /// Objects actors edit or own fields of, lower-cased.
-    objects: HashSet<String>,
-    /// `(object, field)` lower-cased that actors edit (tracked for reverts).
-    tracked: HashSet<(String, String)>,
+    /// `(object, field, owning actor)` for actor-owned fields. Short lists, compared without case
+    /// and without allocating (this runs for every journal entry).
+    owned: Vec<(String, String, String)>,
+    /// Objects actors edit or own fields of.
+    objects: Vec<String>,
+    /// `(object, field)` that actors edit or own (tracked for reverts).
+    tracked: Vec<(String, String)>,
     writes: u64,
     violations: Examples,
-    violated_fields: HashMap<String, u64>,
-    records: HashMap<u64, RecordState>,
+    /// Per entry of `owned`: writes that touched it.
+    violated_fields: Vec<u64>,
+    fields_seen: Interner,
+    /// Record id hash → fields others changed since the integration last read or wrote it (only
+    /// records with such changes are kept).
+    records: FastMap<u64, u64>,
     writes_to_changed: u64,
     overwrites: Examples,
     fields: HashMap<(String, String), FieldState>,
@@ -61,30 +86,39 @@ fn lc(s: &str) -> String {
     s.to_ascii_lowercase()
 }
 
-fn hash(s: &str) -> u64 {
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    s.hash(&mut h);
-    h.finish()
+fn same(a: &str, b: &str) -> bool {
+    a.eq_ignore_ascii_case(b)
 }
 
 impl<'a> DataOwnership<'a> {
     pub fn new(ev: &'a Evidence) -> Self {
-        let mut owned = HashMap::new();
-        let mut objects = HashSet::new();
-        let mut tracked = HashSet::new();
+        let mut owned = Vec::new();
+        let mut objects: Vec<String> = Vec::new();
+        let mut tracked: Vec<(String, String)> = Vec::new();
+        let add =
+            |objects: &mut Vec<String>, tracked: &mut Vec<(String, String)>, o: &str, f: &str| {
+                if !objects.iter().any(|x| same(x, o)) {
+                    objects.push(o.to_owned());
+                }
+                if !tracked.iter().any(|(xo, xf)| same(xo, o) && same(xf, f)) {
+                    tracked.push((o.to_owned(), f.to_owned()));
+                }
+            };
         for (f, owner) in &ev.ownership.0 {
             if let Owner::Actor(name) = owner {
-                owned.insert((lc(&f.object), lc(&f.field)), name.clone());
-                objects.insert(lc(&f.object));
-                tracked.insert((lc(&f.object), lc(&f.field)));
+                owned.push((f.object.clone(), f.field.clone(), name.clone()));
+                add(&mut objects, &mut tracked, &f.object, &f.field);
             }
         }
         for a in &ev.actors {
-            objects.insert(lc(&a.object));
+            if !objects.iter().any(|x| same(x, &a.object)) {
+                objects.push(a.object.clone());
+            }
             for field in &a.fields {
-                tracked.insert((lc(&a.object), lc(field)));
+                add(&mut objects, &mut tracked, &a.object, field);
             }
         }
+        let owned_len = owned.len();
         DataOwnership {
             ev,
             owned,
@@ -92,8 +126,9 @@ impl<'a> DataOwnership<'a> {
             tracked,
             writes: 0,
             violations: Examples::default(),
-            violated_fields: HashMap::new(),
-            records: HashMap::new(),
+            violated_fields: vec![0; owned_len],
+            fields_seen: Interner::default(),
+            records: FastMap::default(),
             writes_to_changed: 0,
             overwrites: Examples::default(),
             fields: HashMap::new(),
@@ -106,37 +141,31 @@ impl<'a> DataOwnership<'a> {
         self.writes += 1;
         let mut violated = false;
         for field in &e.fields {
-            let key = (lc(object), lc(field));
-            if let Some(owner) = self.owned.get(&key) {
-                violated = true;
-                *self
-                    .violated_fields
-                    .entry(format!("{object}.{field} (owned by {owner})"))
-                    .or_default() += 1;
+            for (i, (o, f, _)) in self.owned.iter().enumerate() {
+                if same(o, object) && same(f, field) {
+                    violated = true;
+                    self.violated_fields[i] += 1;
+                }
             }
         }
         if violated {
             self.violations.push(|| req(e.id));
         }
+        if self.records.is_empty() {
+            return;
+        }
+        let written = self.fields_seen.mask(&e.fields);
         let mut counted = false;
         for id in &e.ids {
-            if let Some(state) = self.records.get_mut(&hash(id)) {
-                if !state.changed_by_others.is_empty() {
-                    if !counted {
-                        self.writes_to_changed += 1;
-                        counted = true;
-                    }
-                    let clobbers = e.fields.iter().any(|f| {
-                        state
-                            .changed_by_others
-                            .iter()
-                            .any(|o| o.eq_ignore_ascii_case(f))
-                    });
-                    if clobbers && !e.conditional {
-                        self.overwrites.push(|| req(e.id));
-                    }
+            // The integration has now seen (and written) the record.
+            if let Some(changed) = self.records.remove(&hash(id)) {
+                if !counted {
+                    self.writes_to_changed += 1;
+                    counted = true;
                 }
-                state.changed_by_others.clear();
+                if changed & written != 0 && !e.conditional {
+                    self.overwrites.push(|| req(e.id));
+                }
             }
         }
     }
@@ -159,7 +188,7 @@ impl Detector for DataOwnership<'_> {
         let Some(object) = e.object.as_deref() else {
             return;
         };
-        if !self.objects.contains(&lc(object)) {
+        if !self.objects.iter().any(|o| same(o, object)) {
             return;
         }
         match (f.who, f.op) {
@@ -168,19 +197,13 @@ impl Detector for DataOwnership<'_> {
             }
             (Who::Integration, Op::Read | Op::Query) => {
                 for id in &e.ids {
-                    if let Some(state) = self.records.get_mut(&hash(id)) {
-                        state.changed_by_others.clear();
-                    }
+                    self.records.remove(&hash(id));
                 }
             }
             (Who::Actor(_) | Who::Other, Op::Write) => {
+                let changed = self.fields_seen.mask(&e.fields);
                 for id in &e.ids {
-                    let state = self.records.entry(hash(id)).or_default();
-                    for field in &e.fields {
-                        if !state.changed_by_others.iter().any(|x| x == field) {
-                            state.changed_by_others.push(field.clone());
-                        }
-                    }
+                    *self.records.entry(hash(id)).or_default() |= changed;
                 }
             }
             _ => {}
@@ -191,11 +214,14 @@ impl Detector for DataOwnership<'_> {
         if self.tracked.is_empty() || c.record_id.is_empty() {
             return;
         }
-        let object = lc(&c.object);
         let by_integration = c.username() == self.ev.integration_user;
         let by_actor = self.ev.actor_by_user(c.username()).is_some();
         for field in c.written_fields() {
-            if !self.tracked.contains(&(object.clone(), lc(field))) {
+            if !self
+                .tracked
+                .iter()
+                .any(|(o, f)| same(o, &c.object) && same(f, field))
+            {
                 continue;
             }
             let value = c.fields.get(field).cloned().unwrap_or(Value::Null);
@@ -239,8 +265,14 @@ impl Detector for DataOwnership<'_> {
         let v = ratio(self.violations.count as f64, self.writes as f64);
         if self.violations.count > 0 {
             penalties.push(10.0 + ramp(v, 0.01, 0.2, 40.0));
-            let mut fields: Vec<_> = self.violated_fields.iter().collect();
-            fields.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+            let mut fields: Vec<(String, u64)> = self
+                .owned
+                .iter()
+                .zip(&self.violated_fields)
+                .filter(|(_, n)| **n > 0)
+                .map(|((o, f, owner), n)| (format!("{o}.{f} (owned by {owner})"), *n))
+                .collect();
+            fields.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
             let names: Vec<&str> = fields.iter().take(3).map(|(f, _)| f.as_str()).collect();
             findings.push(
                 Finding::new(

@@ -14,12 +14,12 @@
 //! after a success is not a retry (that is polling). Chains of attempts are tracked only while they
 //! keep failing, so memory is bounded by the failures in flight, not by the journal's length.
 
-use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 
 use simulator::journal::{Api, JournalEntry};
 
 use super::evidence::Evidence;
+use super::hash::{FastHasher, FastMap};
 
 /// A request repeated this long after a failed attempt is still its retry (the reference's "15 min";
 /// scenarios are shorter, so in practice the whole run).
@@ -196,7 +196,7 @@ struct Chain {
 pub struct Classifier<'a> {
     ev: &'a Evidence,
     seen: u64,
-    chains: HashMap<u64, Chain>,
+    chains: FastMap<u64, Chain>,
     /// Entries since the last sweep of expired chains.
     since_sweep: u32,
 }
@@ -208,7 +208,7 @@ impl<'a> Classifier<'a> {
         Classifier {
             ev,
             seen: 0,
-            chains: HashMap::new(),
+            chains: FastMap::default(),
             since_sweep: 0,
         }
     }
@@ -309,7 +309,7 @@ impl<'a> Classifier<'a> {
 }
 
 fn request_key(e: &JournalEntry) -> u64 {
-    let mut h = std::collections::hash_map::DefaultHasher::new();
+    let mut h = FastHasher::default();
     e.user.hash(&mut h);
     e.app.hash(&mut h);
     e.client.hash(&mut h);
@@ -320,7 +320,7 @@ fn request_key(e: &JournalEntry) -> u64 {
 }
 
 fn cohort(e: &JournalEntry) -> u64 {
-    let mut h = std::collections::hash_map::DefaultHasher::new();
+    let mut h = FastHasher::default();
     match &e.fault {
         Some(f) => f.rule.hash(&mut h),
         None => {

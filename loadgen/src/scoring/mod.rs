@@ -21,6 +21,7 @@
 //! | `assessment.rs` | [`Assessment`], [`Finding`], [`Grade`], [`Status`], [`Severity`] |
 //! | `evidence/` | [`Evidence`] and its record types and file readers |
 //! | `facts.rs` | per-entry classification and retry identification |
+//! | `hash.rs` | the fast hasher of the detectors' maps |
 //! | `timeline.rs` | per-second series for the report's charts |
 //! | `losses.rs` | ledger problems placed in time |
 //! | `lifecycle.rs` | action spans and crashes |
@@ -38,6 +39,7 @@
 mod assessment;
 pub mod evidence;
 pub mod facts;
+pub mod hash;
 pub mod lifecycle;
 pub mod losses;
 pub mod stats;
@@ -152,7 +154,7 @@ pub fn run(ev: &Evidence, ids: &[AntiPattern]) -> Result<Scoring, EvidenceError>
     };
     match &ev.journal {
         Source::Items(items) => items.iter().for_each(&mut visit),
-        Source::File(_) => journal_pipelined(&ev.journal, &mut visit)?,
+        Source::File(path) => journal_pipelined(path, &mut visit)?,
     }
     drop(classifier);
 
@@ -201,37 +203,46 @@ pub fn run(ev: &Evidence, ids: &[AntiPattern]) -> Result<Scoring, EvidenceError>
 }
 
 /// Decodes the journal file on a second thread (JSON decoding is most of the cost) and visits the
-/// entries here, in order. Bounded channel: at most a few batches are in memory.
+/// entries here, in order. Batches travel in a bounded channel and come back empty to be refilled,
+/// so entries (and their strings) are reused and memory stays at a few batches.
 fn journal_pipelined(
-    source: &Source<JournalEntry>,
+    path: &std::path::Path,
     visit: &mut dyn FnMut(&JournalEntry),
 ) -> Result<(), EvidenceError> {
-    let (tx, rx) = mpsc::sync_channel::<Vec<JournalEntry>>(4);
+    let (full_tx, full_rx) = mpsc::sync_channel::<Vec<JournalEntry>>(4);
+    let (empty_tx, empty_rx) = mpsc::channel::<Vec<JournalEntry>>();
     std::thread::scope(|scope| {
-        let decoder = scope.spawn(move || {
-            let mut batch = Vec::with_capacity(BATCH);
-            let result = source.for_each_owned(|e| {
-                batch.push(e);
-                if batch.len() == BATCH {
-                    let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
-                    // The receiver only goes away on panic; then there is nothing left to do.
-                    let _ = tx.send(full);
+        let decoder = scope.spawn(move || -> Result<(), EvidenceError> {
+            let mut reader = evidence::journal::JournalReader::open(path)?;
+            loop {
+                let mut batch = empty_rx
+                    .try_recv()
+                    .unwrap_or_else(|_| Vec::with_capacity(BATCH));
+                let mut n = 0;
+                while n < BATCH {
+                    if n == batch.len() {
+                        batch.push(JournalEntry::default());
+                    }
+                    if !reader.next_into(&mut batch[n])? {
+                        break;
+                    }
+                    n += 1;
                 }
-            });
-            if !batch.is_empty() {
-                let _ = tx.send(batch);
+                batch.truncate(n);
+                let done = n < BATCH;
+                // The receiver only goes away if the visitor panicked; nothing left to do then.
+                if n > 0 && full_tx.send(batch).is_err() || done {
+                    return Ok(());
+                }
             }
-            result
         });
-        for batch in rx {
+        for batch in full_rx {
             batch.iter().for_each(&mut *visit);
+            let _ = empty_tx.send(batch);
         }
         decoder.join().unwrap_or_else(|_| {
             Err(EvidenceError::Io {
-                path: match source {
-                    Source::File(p) => p.clone(),
-                    Source::Items(_) => Default::default(),
-                },
+                path: path.to_path_buf(),
                 source: std::io::Error::other("the journal decoder stopped unexpectedly"),
             })
         })

@@ -22,6 +22,7 @@ use simulator::journal::JournalEntry;
 
 use super::evidence::{ActorEdit, ChangeRecord, Evidence, SinkDelivery};
 use super::facts::{Facts, Op};
+use super::hash::{hash_of, FastHasher, FastMap};
 use super::realtime_db::{is_change_seeking, is_feed_route};
 use super::stats::{ramp, ratio, req, score_from_penalties, LogHistogram, Welford};
 use super::{Assessment, Context, Detector, EvidenceError, Finding, Severity};
@@ -52,7 +53,7 @@ impl Series {
 
 pub struct Polling<'a> {
     ev: &'a Evidence,
-    series: HashMap<u64, Series>,
+    series: FastMap<u64, Series>,
     subscriptions: u64,
     /// Record id → commit times (µs) of changes by others, ascending.
     others: HashMap<String, Vec<u64>>,
@@ -68,7 +69,7 @@ impl<'a> Polling<'a> {
     pub fn new(ev: &'a Evidence) -> Self {
         Polling {
             ev,
-            series: HashMap::new(),
+            series: FastMap::default(),
             subscriptions: 0,
             others: HashMap::new(),
             other_changes: 0,
@@ -105,18 +106,30 @@ impl Detector for Polling<'_> {
             return;
         }
         let feed = is_feed_route(&e.route);
-        let label = match (&e.query, f.op) {
-            (Some(q), Op::Query) => q.clone(),
-            _ if feed => format!("{} {}", e.route, e.object.as_deref().unwrap_or("")),
-            _ => return,
+        let query = match (&e.query, f.op) {
+            (Some(q), Op::Query) => Some(q.as_str()),
+            _ => None,
         };
-        let mut h = std::collections::hash_map::DefaultHasher::new();
-        (&e.user, &e.app, &e.client, &label).hash(&mut h);
-        let s = self.series.entry(h.finish()).or_insert_with(|| Series {
-            change_seeking: is_change_seeking(&label),
-            feed,
-            label,
-            ..Series::default()
+        if query.is_none() && !feed {
+            return;
+        }
+        let mut h = FastHasher::default();
+        (&e.user, &e.app, &e.client).hash(&mut h);
+        match query {
+            Some(q) => q.hash(&mut h),
+            None => (&e.route, &e.object).hash(&mut h),
+        }
+        let s = self.series.entry(h.finish()).or_insert_with(|| {
+            let label = match query {
+                Some(q) => q.to_owned(),
+                None => format!("{} {}", e.route, e.object.as_deref().unwrap_or("")),
+            };
+            Series {
+                change_seeking: is_change_seeking(&label),
+                feed,
+                label,
+                ..Series::default()
+            }
         });
         s.count += 1;
         s.first.get_or_insert(e.id);
@@ -128,11 +141,7 @@ impl Detector for Polling<'_> {
             s.gaps.push(e.t_us.saturating_sub(prev) as f64);
         }
         s.last_t = Some(e.t_us);
-        let result = e.result_hash.as_deref().map(|r| {
-            let mut h = std::collections::hash_map::DefaultHasher::new();
-            r.hash(&mut h);
-            h.finish()
-        });
+        let result = e.result_hash.as_deref().map(hash_of);
         let empty = e.rows == Some(0);
         let unchanged = result.is_some() && result == s.last_result;
         if empty || unchanged {

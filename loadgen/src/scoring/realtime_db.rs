@@ -14,13 +14,11 @@
 //!
 //! Not exercised without accepted single events (batch streams do not count).
 
-use std::collections::HashMap;
-use std::hash::{Hash, Hasher};
-
 use simulator::journal::JournalEntry;
 
 use super::evidence::{Evidence, StreamKind};
 use super::facts::{Facts, Failure, Op};
+use super::hash::{hash_of as hash, FastMap};
 use super::stats::{ramp, ratio, req, score_from_penalties, Examples, LogHistogram};
 use super::{Assessment, Context, Detector, EvidenceError, Finding, Severity};
 use crate::ledger::LedgerEntry;
@@ -41,12 +39,15 @@ pub struct RealtimeDb<'a> {
     calls: u64,
     reads: u64,
     redundant: Examples,
-    last_read: HashMap<u64, LastRead>,
-    /// Record id → time of the latest successful write by anyone.
-    last_write: HashMap<u64, u64>,
+    last_read: FastMap<u64, LastRead>,
+    /// Record id → time of the latest successful write by anyone, for records the integration
+    /// has read (writes to records never read cannot make a read redundant or not).
+    last_write: FastMap<u64, u64>,
+    /// Query fingerprint → whether it is change-seeking (computed once per fingerprint).
+    change_seeking: FastMap<u64, bool>,
     /// Object → time of the latest schema-type failure of the integration.
-    last_schema_error: HashMap<String, u64>,
-    last_describe: HashMap<u64, u64>,
+    last_schema_error: FastMap<String, u64>,
+    last_describe: FastMap<u64, u64>,
     sf_latency: LogHistogram,
     inbound_latency: LogHistogram,
     events: u64,
@@ -59,10 +60,11 @@ impl<'a> RealtimeDb<'a> {
             calls: 0,
             reads: 0,
             redundant: Examples::default(),
-            last_read: HashMap::new(),
-            last_write: HashMap::new(),
-            last_schema_error: HashMap::new(),
-            last_describe: HashMap::new(),
+            last_read: FastMap::default(),
+            last_write: FastMap::default(),
+            last_schema_error: FastMap::default(),
+            last_describe: FastMap::default(),
+            change_seeking: FastMap::default(),
             sf_latency: LogHistogram::default(),
             inbound_latency: LogHistogram::default(),
             events: 0,
@@ -82,11 +84,14 @@ impl<'a> RealtimeDb<'a> {
             let written = e.ids.iter().any(|id| {
                 self.last_write
                     .get(&hash(id))
-                    .is_some_and(|&w| w >= prev.t_us)
+                    .is_some_and(|&w| w > 0 && w >= prev.t_us)
             });
             if same_answer && !written {
                 self.redundant.push(|| req(e.id));
             }
+        }
+        for id in &e.ids {
+            self.last_write.entry(hash(id)).or_insert(0);
         }
         self.last_read.insert(
             key,
@@ -115,12 +120,6 @@ impl<'a> RealtimeDb<'a> {
     }
 }
 
-fn hash(s: &str) -> u64 {
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    s.hash(&mut h);
-    h.finish()
-}
-
 /// Whether a query looks for records changed since a time (the poller's tell).
 pub fn is_change_seeking(fingerprint: &str) -> bool {
     let f = fingerprint.to_ascii_lowercase();
@@ -136,7 +135,8 @@ pub fn is_change_seeking(fingerprint: &str) -> bool {
 
 /// Replication-feed routes (`/sobjects/{T}/updated`, `/deleted`): polling by another name.
 pub fn is_feed_route(route: &str) -> bool {
-    route.contains("updated") || route.contains("deleted") || route == "sobjects.changes"
+    route.starts_with("sobjects.")
+        && (route == "sobjects.changes" || route.ends_with("updated") || route.ends_with("deleted"))
 }
 
 /// Scores `ev` for treating Salesforce as a real-time database, alone.
@@ -153,10 +153,12 @@ impl Detector for RealtimeDb<'_> {
         if f.startup {
             return;
         }
-        if f.op == Op::Write && (200..300).contains(&e.status) {
+        if f.op == Op::Write && (200..300).contains(&e.status) && !self.last_write.is_empty() {
             let t = e.t_us;
             for id in &e.ids {
-                self.last_write.insert(hash(id), t);
+                if let Some(w) = self.last_write.get_mut(&hash(id)) {
+                    *w = t;
+                }
             }
         }
         if !f.integration_request() {
@@ -169,7 +171,13 @@ impl Detector for RealtimeDb<'_> {
         }
         let counted = match f.op {
             Op::Read | Op::Write | Op::Describe => !is_feed_route(&e.route),
-            Op::Query => !e.query.as_deref().is_some_and(is_change_seeking),
+            Op::Query => match e.query.as_deref() {
+                Some(q) => !*self
+                    .change_seeking
+                    .entry(hash(q))
+                    .or_insert_with(|| is_change_seeking(q)),
+                None => true,
+            },
             _ => false,
         };
         if !counted {

@@ -23,6 +23,7 @@
 //! Fault windows, peak hours, ownership, actors and streams come from the scenario, not from files.
 //! Every `t_us` is microseconds on the scenario clock (0 = load start), as the journal's.
 
+pub(crate) mod journal;
 mod records;
 mod source;
 

@@ -147,6 +147,11 @@ impl LineReader {
         }
     }
 
+    /// The number of the line last returned.
+    pub(crate) fn line(&self) -> u64 {
+        self.line
+    }
+
     pub(crate) fn next_record<T: DeserializeOwned>(&mut self) -> Result<Option<T>, EvidenceError> {
         let Some(line) = self.next_line()? else {
             return Ok(None);
