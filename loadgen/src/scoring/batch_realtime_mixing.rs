@@ -9,7 +9,8 @@
 //! - batch records pushed as single-record writes: single-record REST writes beyond the real-time
 //!   events accepted, as a share of the batch records accepted.
 //!
-//! Exercised when the scenario has a batch stream or the integration created Bulk jobs.
+//! Exercised when batch work (a batch stream, or Bulk jobs) ran beside real-time events (at least
+//! 10 accepted).
 
 use std::collections::HashMap;
 
@@ -156,6 +157,11 @@ impl Detector for BatchRealtimeMixing<'_> {
         if !has_batch_stream && created.is_empty() {
             return Assessment::not_exercised(
                 "no batch stream and no Bulk job: no batch work to mix",
+            );
+        }
+        if self.realtime_events < 10 {
+            return Assessment::not_exercised(
+                "batch work without real-time events beside it: nothing to mix with",
             );
         }
         let mut findings = Vec::new();

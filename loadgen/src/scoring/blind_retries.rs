@@ -15,7 +15,8 @@
 //! - a `Retry-After` the failed answer carried and the retry ignored (waiting it out is good and
 //!   exempts the retry from the timing tests).
 //!
-//! Not exercised when no request of the integration failed.
+//! Not exercised when no request of the integration failed (connections cut by the integration's
+//! own restarts do not count).
 
 use std::collections::HashMap;
 
@@ -30,7 +31,7 @@ use crate::scenario::AntiPattern;
 
 /// A retry sooner than this after the failure did not wait.
 const IMMEDIATE_US: u64 = 50_000;
-/// Below this mean first-retry delay, jitter is moot: the retry did not wait at all.
+/// When no first retry of a cohort waited this long, jitter is moot: nobody waited at all.
 const JITTER_MIN_MEAN_US: f64 = 50_000.0;
 /// First retries kept per cohort for the wave test.
 const WAVE_SAMPLE: usize = 4_096;
@@ -58,6 +59,9 @@ pub struct BlindRetries {
     daily_exhausted: Examples,
     amp_spans: Vec<(u64, u64)>,
     in_amp: u64,
+    /// Restarts of the integration (±1 s): connections it dropped itself are not failures of
+    /// Salesforce.
+    restarts: Vec<(u64, u64)>,
 }
 
 impl BlindRetries {
@@ -80,6 +84,10 @@ impl BlindRetries {
             daily_exhausted: Examples::default(),
             amp_spans,
             in_amp: 0,
+            restarts: super::lifecycle::action_spans(ev)
+                .into_iter()
+                .map(|(s, e, _)| (s.saturating_sub(1_000_000), e + 1_000_000))
+                .collect(),
         }
     }
 }
@@ -101,7 +109,9 @@ impl Detector for BlindRetries {
         if windows::contains(&self.amp_spans, e.t_us) {
             self.in_amp += 1;
         }
-        if let Some(fail) = f.failure {
+        let own_restart = f.failure == Some(Failure::Transport)
+            && windows::contains(&self.restarts, e.t_us + e.latency_us);
+        if let Some(fail) = f.failure.filter(|_| !own_restart) {
             self.failures += 1;
             match fail {
                 Failure::Client => {
@@ -238,7 +248,7 @@ impl Detector for BlindRetries {
             if n < COHORT_MIN {
                 continue;
             }
-            if c.first_delays.mean() < JITTER_MIN_MEAN_US {
+            if c.first_delays.max() < JITTER_MIN_MEAN_US {
                 moot += n;
                 continue;
             }

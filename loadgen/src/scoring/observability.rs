@@ -1,8 +1,9 @@
 //! `observability`: no alerts, no metrics — incidents are found by customers.
 //!
 //! Incidents are injected faults that actually hurt the integration: a fault window in which at
-//! least [`MIN_FAILURES`] of its requests failed (onset = the first failure; a schema change counts
-//! for its first minute), or a downstream-sink outage that failed at least 3 deliveries.
+//! least [`MIN_FAILURES`] of its requests failed, and at least [`MIN_SHARE`] of them (onset = when
+//! the first failure's answer or timeout came; a schema change counts for its first minute), or a
+//! downstream-sink outage that failed at least 3 deliveries and that share of them.
 //!
 //! Signals:
 //! - detection: a paging alert (warning or critical, not a resolution) within [`DETECT_WITHIN_US`]
@@ -24,8 +25,10 @@ use super::stats::{ramp, ratio, score_from_penalties, secs, window};
 use super::{Assessment, Context, Detector, EvidenceError, Finding, Severity};
 use crate::scenario::AntiPattern;
 
-/// Failures inside a fault window that make it an incident.
+/// Failures inside a fault window that make it an incident…
 pub const MIN_FAILURES: u64 = 5;
+/// …when they are also this share of the requests that ended in it.
+pub const MIN_SHARE: f64 = 0.2;
 /// An alert this soon after an incident's onset detects it.
 pub const DETECT_WITHIN_US: u64 = 30_000_000;
 /// The counter compared with the journal (see the reference integrations' `/metrics`).
@@ -47,9 +50,23 @@ struct Window {
     label: String,
     start: u64,
     end: u64,
+    /// Requests (or deliveries) that ended inside the window, and how many failed.
+    requests: u64,
     failures: u64,
     onset: Option<u64>,
     last: u64,
+}
+
+impl Window {
+    fn is_sink(&self) -> bool {
+        self.label.ends_with("(sink-outage)")
+    }
+
+    /// Enough failures, and a large enough share, to hurt.
+    fn is_incident(&self) -> bool {
+        let min = if self.is_sink() { 3 } else { MIN_FAILURES };
+        self.failures >= min && ratio(self.failures as f64, self.requests as f64) >= MIN_SHARE
+    }
 }
 
 pub struct Observability<'a> {
@@ -76,6 +93,7 @@ impl<'a> Observability<'a> {
                     label: format!("{} ({})", f.id, f.kind),
                     start: f.span.start_us,
                     end: e,
+                    requests: 0,
                     failures: 0,
                     onset: None,
                     last: 0,
@@ -97,13 +115,16 @@ impl<'a> Observability<'a> {
         }
     }
 
-    fn failure_at(&mut self, t: u64, sink: bool) {
+    /// A request (or delivery) that ended at `t`, failed or not.
+    fn outcome_at(&mut self, t: u64, sink: bool, failed: bool) {
         for w in &mut self.windows {
-            let is_sink = w.label.ends_with("(sink-outage)");
-            if is_sink == sink && t >= w.start && t < w.end {
-                w.failures += 1;
-                w.onset = Some(w.onset.map_or(t, |o| o.min(t)));
-                w.last = w.last.max(t);
+            if w.is_sink() == sink && t >= w.start && t < w.end {
+                w.requests += 1;
+                if failed {
+                    w.failures += 1;
+                    w.onset = Some(w.onset.map_or(t, |o| o.min(t)));
+                    w.last = w.last.max(t);
+                }
             }
         }
     }
@@ -126,30 +147,16 @@ impl Detector for Observability<'_> {
         if self.last_scrape_us.is_some_and(|s| e.t_us <= s) {
             self.requests_until_scrape += 1;
         }
-        if f.failure.is_some() {
-            self.failure_at(e.t_us, false);
-        }
+        // A failure is visible to the integration when its answer (or its timeout) comes.
+        self.outcome_at(e.t_us + e.latency_us, false, f.failure.is_some());
     }
 
     fn delivery(&mut self, d: &SinkDelivery) {
-        if !d.delivered() {
-            self.failure_at(d.t_us.max(0) as u64, true);
-        }
+        self.outcome_at(d.t_us.max(0) as u64, true, !d.delivered());
     }
 
     fn finish(self: Box<Self>, _cx: &Context) -> Assessment {
-        let incidents: Vec<&Window> = self
-            .windows
-            .iter()
-            .filter(|w| {
-                let min = if w.label.ends_with("(sink-outage)") {
-                    3
-                } else {
-                    MIN_FAILURES
-                };
-                w.failures >= min
-            })
-            .collect();
+        let incidents: Vec<&Window> = self.windows.iter().filter(|w| w.is_incident()).collect();
         if incidents.is_empty() {
             return Assessment::not_exercised(
                 "no injected fault hurt the integration enough to be an incident",

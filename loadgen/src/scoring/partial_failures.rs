@@ -5,7 +5,7 @@
 //!   `failedResults` the integration never fetched;
 //! - whole-file resubmits: a Bulk upload, collection or composite body identical to an earlier one
 //!   (a re-sent file duplicates inserts and re-applies rows that had succeeded);
-//! - the ledger: keys lost, duplicated or left with a wrong value, placed in time, outside outages
+//! - the ledger: keys lost or duplicated, placed in time, outside outages
 //!   and restarts (those are availability's and rollback's), within partial-failure fault windows
 //!   when there are any — item failures never re-sent end up here.
 //!
@@ -198,23 +198,26 @@ impl Detector for PartialFailures {
         };
         let scope = windows::subtract(&scope, &windows::owned_by_others(cx.ev));
         let problems = cx.losses.within(&scope);
+        // Lost and duplicated keys: what unfixed item failures and whole resubmits produce. Wrong
+        // values come from ordering, ownership and schema problems, scored elsewhere.
+        let bad = problems.lost + problems.duplicates;
         let keys = cx
             .losses
             .totals
             .as_ref()
             .map_or(0, |t| t.keys.max(t.accepted.min(1)));
-        if problems.total() >= 0.5 {
-            let share = ratio(problems.total(), keys.max(1) as f64);
+        if bad >= 0.5 {
+            let share = ratio(bad, keys.max(1) as f64);
             penalties.push(10.0 + ramp(share, 0.0, 0.05, 40.0));
             findings.push(
                 Finding::new(
                     Severity::Critical,
                     format!(
-                        "accepted records that did not end up right: ~{:.0} lost, ~{:.0} duplicated, ~{:.0} wrong values",
-                        problems.lost, problems.duplicates, problems.wrong_value
+                        "accepted records that did not end up right: ~{:.0} lost, ~{:.0} duplicated",
+                        problems.lost, problems.duplicates
                     ),
                 )
-                .count(problems.total().round() as u64)
+                .count(bad.round() as u64)
                 .evidence(problems.examples.clone()),
             );
         }

@@ -3,9 +3,11 @@
 //! Signals:
 //! - poll series: per client and query fingerprint (or replication-feed route), at least 10
 //!   requests, at most 10% failed, and either change-seeking (`WHERE SystemModstamp > ?`) or
-//!   timer-driven (gap CV < 0.3, mean gap ≥ 0.5 s);
+//!   timer-driven (gap CV < 0.3, mean gap ≥ 0.5 s). Polling without a subscription is the
+//!   anti-pattern itself and fails on its own;
 //! - waste: the share of polls that found nothing new (`rows = 0`, or the same result hash as the
-//!   previous poll) — a poller whose polls keep returning changes is not wasting calls;
+//!   previous poll) — a poller whose polls keep returning changes is not wasting calls, and loses
+//!   far fewer points than one that mostly finds nothing;
 //! - calls per change delivered downstream;
 //! - Change Data Capture / platform event subscriptions (`streaming.subscribe`);
 //! - change → sink lag: from a change by someone other than the integration to the first sink
@@ -27,6 +29,12 @@ use super::realtime_db::{is_change_seeking, is_feed_route};
 use super::stats::{ramp, ratio, req, score_from_penalties, LogHistogram, Welford};
 use super::{Assessment, Context, Detector, EvidenceError, Finding, Severity};
 use crate::scenario::AntiPattern;
+
+/// Points lost for timer polling with no change-event subscription: the anti-pattern itself, so a
+/// poller fails (at most 45, F) however productive its polls are; waste, cost and lag lower it further.
+pub const POLL_INSTEAD_OF_LISTENING: f64 = 55.0;
+/// Points lost for polling beside a subscription (a fallback or a leftover).
+pub const POLL_BESIDE_LISTENING: f64 = 15.0;
 
 #[derive(Default)]
 struct Series {
@@ -204,22 +212,27 @@ impl Detector for Polling<'_> {
         let total_polls: u64 = polls.iter().map(|s| s.count).sum();
         let wasted: u64 = polls.iter().map(|s| s.wasted).sum();
         let waste = ratio(wasted as f64, total_polls as f64);
+        let listening = self.subscriptions > 0;
         if total_polls >= 10 {
-            penalties.push(ramp(waste, 0.3, 0.8, 45.0));
+            // Polling is the anti-pattern whatever the polls find; finding nothing makes it worse.
+            penalties.push(if listening {
+                POLL_BESIDE_LISTENING
+            } else {
+                POLL_INSTEAD_OF_LISTENING
+            });
+            penalties.push(ramp(waste, 0.3, 0.8, 30.0));
             let main = polls.iter().max_by_key(|s| s.count).copied();
             let period = main.map_or(0.0, |s| s.gaps.mean() / 1e6);
             let per_day = if period > 0.0 { 86_400.0 / period } else { 0.0 };
             findings.push(
                 Finding::new(
-                    if waste >= 0.8 {
+                    if waste >= 0.3 {
                         Severity::Critical
-                    } else if waste >= 0.3 {
-                        Severity::Warning
                     } else {
-                        Severity::Info
+                        Severity::Warning
                     },
                     format!(
-                        "{} poll series ({} polls, period {period:.1} s ≈ {per_day:.0} calls/day per query): {:.0}% found nothing new",
+                        "polls on a timer: {} poll series ({} polls, period {period:.1} s ≈ {per_day:.0} calls/day per query); {:.0}% found nothing new",
                         polls.len(),
                         total_polls,
                         waste * 100.0
@@ -238,7 +251,7 @@ impl Detector for Polling<'_> {
                 ),
             );
             let per_change = ratio(total_polls as f64, self.matched.max(1) as f64);
-            penalties.push(ramp(per_change, 2.0, 10.0, 15.0));
+            penalties.push(ramp(per_change, 2.0, 10.0, 10.0));
             if per_change > 2.0 {
                 findings.push(
                     Finding::new(
@@ -252,8 +265,10 @@ impl Detector for Polling<'_> {
                 );
             }
         }
-        if self.subscriptions == 0 {
-            penalties.push(10.0);
+        if !listening {
+            if total_polls < 10 {
+                penalties.push(20.0);
+            }
             findings.push(Finding::new(
                 Severity::Warning,
                 "no Change Data Capture or platform-event subscription: changes are not listened for",
@@ -303,10 +318,10 @@ impl Detector for Polling<'_> {
         }
         if let Some(p50) = self.lag.quantile(0.5).filter(|_| self.matched >= 3) {
             let s = p50 / 1e6;
-            penalties.push(ramp(s, 5.0, 30.0, 15.0));
+            penalties.push(ramp(s, 2.0, 15.0, 10.0));
             findings.push(
                 Finding::new(
-                    if s > 5.0 {
+                    if s > 2.0 {
                         Severity::Warning
                     } else {
                         Severity::Info

@@ -219,16 +219,16 @@ impl Detector for RealtimeDb<'_> {
         let mut penalties = Vec::new();
 
         let per_event = ratio(self.calls as f64, self.events as f64);
-        penalties.push(ramp(per_event, 1.2, 3.0, 50.0));
+        penalties.push(ramp(per_event, 1.0, 2.0, 60.0));
         findings.push(
             Finding::new(
                 match per_event {
-                    x if x > 2.0 => Severity::Critical,
-                    x if x > 1.2 => Severity::Warning,
+                    x if x >= 1.8 => Severity::Critical,
+                    x if x > 1.0 => Severity::Warning,
                     _ => Severity::Info,
                 },
                 format!(
-                    "{per_event:.2} Salesforce calls per accepted event ({} first attempts for {} events; budget 1.2)",
+                    "{per_event:.2} Salesforce calls per accepted event ({} first attempts for {} events; budget 1)",
                     self.calls, self.events
                 ),
             )
@@ -236,7 +236,7 @@ impl Detector for RealtimeDb<'_> {
         );
 
         let share = ratio(self.redundant.count as f64, self.reads as f64);
-        penalties.push(ramp(share, 0.05, 0.4, 25.0));
+        penalties.push(ramp(share, 0.05, 0.4, 20.0));
         if self.redundant.count > 0 {
             findings.push(
                 Finding::new(
@@ -261,7 +261,7 @@ impl Detector for RealtimeDb<'_> {
         ) {
             if sf >= COUPLING_MIN_SF_P50_US {
                 let k = inbound / sf;
-                penalties.push(ramp(k, 0.3, 0.9, 25.0));
+                penalties.push(ramp(k, 0.3, 0.9, 20.0));
                 findings.push(Finding::new(
                     if k > 0.9 {
                         Severity::Critical
