@@ -1,6 +1,7 @@
 //! `sfchaos reference --profile PROFILE`: run a reference integration — the program
 //! `--integration builtin:PROFILE` launches — reading the design.md §4 environment, until SIGINT or
-//! SIGTERM, then stop gracefully (the durable queue is flushed).
+//! SIGTERM, then stop gracefully (the durable queue is flushed). Once serving it prints one line,
+//! `builtin:PROFILE listening on http://ADDR`.
 
 use tokio::net::TcpListener;
 
@@ -44,7 +45,15 @@ pub async fn run(opts: ReferenceOptions) -> Result<Outcome, UsageError> {
     let listener = TcpListener::bind(listen)
         .await
         .map_err(|e| UsageError::new(format!("SFCHAOS_LISTEN {listen}: {e}")))?;
-    reference::run(config, listener, interrupted())
+    let name = IntegrationCommand::Builtin(config.profile.clone());
+    let running = reference::start(config, listener)
+        .await
+        .map_err(|e| UsageError::new(e.to_string()))?;
+    // The harness waits for /healthz; this line is for people (and for tests binding port 0).
+    println!("{name} listening on http://{}", running.local_addr());
+    interrupted().await;
+    running
+        .shutdown()
         .await
         .map_err(|e| UsageError::new(e.to_string()))?;
     Ok(Outcome::Ok)

@@ -78,9 +78,13 @@ impl Alerts {
     }
 
     /// Alerts posted to `url` (only logged when `None`) by a background task.
-    pub fn spawn(url: Option<String>, metrics: Arc<Metrics>) -> (Self, tokio::task::JoinHandle<()>) {
+    pub fn spawn(
+        url: Option<String>,
+        metrics: Arc<Metrics>,
+        shutdown: tokio_util::sync::CancellationToken,
+    ) -> (Self, tokio::task::JoinHandle<()>) {
         let (tx, rx) = mpsc::unbounded_channel();
-        let task = tokio::spawn(post_alerts(url, rx, metrics));
+        let task = tokio::spawn(post_alerts(url, rx, metrics, shutdown));
         (
             Self {
                 tx: Some(tx),
@@ -120,13 +124,25 @@ impl Alerts {
     }
 }
 
-async fn post_alerts(url: Option<String>, mut rx: mpsc::UnboundedReceiver<Alert>, metrics: Arc<Metrics>) {
+async fn post_alerts(
+    url: Option<String>,
+    mut rx: mpsc::UnboundedReceiver<Alert>,
+    metrics: Arc<Metrics>,
+    shutdown: tokio_util::sync::CancellationToken,
+) {
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(5))
         .no_proxy()
         .build()
         .ok();
-    while let Some(alert) = rx.recv().await {
+    loop {
+        let alert = tokio::select! {
+            a = rx.recv() => match a {
+                Some(a) => a,
+                None => return,
+            },
+            _ = shutdown.cancelled() => return,
+        };
         metrics.alert(alert.severity.as_str());
         let (Some(url), Some(http)) = (&url, &http) else {
             continue;

@@ -86,7 +86,11 @@ pub async fn start(config: Config, listener: TcpListener) -> Result<Running, Ref
     let alerts = if behaviour.observability {
         Alerts::disabled()
     } else {
-        let (alerts, task) = Alerts::spawn(config.alert_url.clone(), Arc::clone(&metrics));
+        let (alerts, task) = Alerts::spawn(
+            config.alert_url.clone(),
+            Arc::clone(&metrics),
+            shutdown.clone(),
+        );
         tasks.push(task);
         alerts
     };

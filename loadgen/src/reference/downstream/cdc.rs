@@ -14,7 +14,6 @@ use serde_json::{Map, Value};
 use crate::retry::Retryability;
 use crate::sf::{CometdEvent, ConnectOutcome, ReplayFrom, SfError, StreamingClient};
 
-use super::super::calls::CallError;
 use super::super::engine::Engine;
 use super::feed::{self, Delivered};
 use super::{timestamp, Change, ChangeKind, PositionFile, Sink};
@@ -205,11 +204,17 @@ async fn changes(engine: &Engine, event: &CometdEvent) -> Vec<Change> {
 async fn read_gap(engine: &Engine, object: &str, id: &str, commit: Option<String>) -> Option<Change> {
     let read = engine
         .sf
-        .call(|c| async move { c.get(object, id, &[]).await })
+        .call(|c| async move {
+            match c.get(object, id, &[]).await {
+                Ok(r) => Ok(Some(r)),
+                Err(e) if e.status() == Some(404) => Ok(None),
+                Err(e) => Err(e),
+            }
+        })
         .await;
     let (change, mut fields) = match read {
-        Ok(r) => (ChangeKind::Update, r.fields),
-        Err(CallError::Rejected(e)) if e.status() == Some(404) => (ChangeKind::Delete, Map::new()),
+        Ok(Some(r)) => (ChangeKind::Update, r.fields),
+        Ok(None) => (ChangeKind::Delete, Map::new()),
         Err(e) => {
             tracing::warn!("cannot resolve a gap event for {object} {id}: {e}");
             return None;

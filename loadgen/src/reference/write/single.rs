@@ -4,7 +4,7 @@
 use serde_json::{Map, Value};
 
 use crate::datagen::Event;
-use crate::sf::{Preconditions, Record};
+use crate::sf::{Preconditions, Record, SfError};
 
 use super::super::calls::CallError;
 use super::super::engine::Engine;
@@ -57,17 +57,18 @@ impl Engine {
 
     /// Delete by external id; a record that is already gone counts as deleted.
     async fn delete_record(&self, key: &Key) -> Result<(), CallError> {
-        let result = self
-            .sf
+        // "Already gone" is an answer, not an error: no retry layer should see it.
+        self.sf
             .call(|c| async move {
-                c.delete_by_external_id(&key.object, &key.ext_field, &key.ext_value)
+                match c
+                    .delete_by_external_id(&key.object, &key.ext_field, &key.ext_value)
                     .await
+                {
+                    Err(e) if is_gone(&e) => Ok(()),
+                    other => other,
+                }
             })
-            .await;
-        match result {
-            Err(CallError::Rejected(e)) if is_gone(e.error_code()) => Ok(()),
-            other => other,
-        }
+            .await
     }
 
     /// The inline write of the `realtime_db` anti-pattern: read the record by external id, then
@@ -169,16 +170,22 @@ impl Engine {
             let id = record_id(&record)?;
             let pre = Preconditions::unchanged_since_read(&record);
             let body = Value::Object(shared.clone());
-            let result = self
+            // 412: someone wrote since our read — an answer (look again), not an error.
+            let applied = self
                 .sf
                 .call(|c| {
                     let (id, body, pre) = (&id, &body, &pre);
-                    async move { c.update_if(&key.object, id, body, pre).await }
+                    async move {
+                        match c.update_if(&key.object, id, body, pre).await {
+                            Ok(()) => Ok(true),
+                            Err(e) if e.status() == Some(412) => Ok(false),
+                            Err(e) => Err(e),
+                        }
+                    }
                 })
-                .await;
-            match result {
-                Err(CallError::Rejected(e)) if e.status() == Some(412) => continue,
-                other => return other,
+                .await?;
+            if applied {
+                return Ok(());
             }
         }
         tracing::info!("{key}: the record kept changing; leaving its shared fields as they are");
@@ -187,18 +194,25 @@ impl Engine {
 
     /// `GET /sobjects/{T}/{Ext}/{value}`; `None` when there is no such record.
     async fn read_record(&self, key: &Key, fields: &[&str]) -> Result<Option<Record>, CallError> {
-        let result = self
-            .sf
-            .call(|c| async move {
-                c.get_by_external_id(&key.object, &key.ext_field, &key.ext_value, fields)
-                    .await
-            })
-            .await;
-        match result {
-            Ok(r) => Ok(Some(r)),
-            Err(CallError::Rejected(e)) if is_gone(e.error_code()) => Ok(None),
-            Err(e) => Err(e),
+        // The id is always needed to write the record back.
+        let mut names: Vec<&str> = fields.to_vec();
+        if !names.is_empty() && !names.iter().any(|f| f.eq_ignore_ascii_case("Id")) {
+            names.insert(0, "Id");
         }
+        let fields = names.as_slice();
+        // "No such record" is an answer, not an error: no retry layer should see it.
+        self.sf
+            .call(|c| async move {
+                match c
+                    .get_by_external_id(&key.object, &key.ext_field, &key.ext_value, fields)
+                    .await
+                {
+                    Ok(r) => Ok(Some(r)),
+                    Err(e) if is_gone(&e) => Ok(None),
+                    Err(e) => Err(e),
+                }
+            })
+            .await
     }
 
     /// Check the fields against the schema (unless it is assumed) and sort them by ownership.
@@ -292,8 +306,8 @@ impl Engine {
     }
 }
 
-fn is_gone(code: Option<&str>) -> bool {
-    matches!(code, Some("NOT_FOUND" | "ENTITY_IS_DELETED"))
+fn is_gone(e: &SfError) -> bool {
+    matches!(e.error_code(), Some("NOT_FOUND" | "ENTITY_IS_DELETED"))
 }
 
 fn record_id(record: &Record) -> Result<String, CallError> {
