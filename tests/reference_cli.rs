@@ -39,15 +39,27 @@ async fn resilient_starts_answers_healthz_and_stops_cleanly_on_sigterm() {
         .unwrap_or_else(|| panic!("unexpected ready line: {line}"));
     assert!(line.starts_with("builtin:resilient "), "{line}");
 
-    let http = reqwest::Client::builder().no_proxy().build().expect("client");
-    let health = http.get(format!("{base}/healthz")).send().await.expect("healthz");
+    let http = reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .expect("client");
+    let health = http
+        .get(format!("{base}/healthz"))
+        .send()
+        .await
+        .expect("healthz");
     assert_eq!(health.status(), 200);
     let event = serde_json::json!({
         "id": "cli-1", "type": "upsert", "object": "Account", "external_id_field": "External_Id__c",
         "external_id": "CLI-1", "fields": {"Name": "From the CLI"},
         "occurred_at": "2024-05-01T10:00:00.000Z"
     });
-    let accepted = http.post(format!("{base}/events")).json(&event).send().await.expect("event");
+    let accepted = http
+        .post(format!("{base}/events"))
+        .json(&event)
+        .send()
+        .await
+        .expect("event");
     assert_eq!(accepted.status(), 202);
 
     let pid = nix::unistd::Pid::from_raw(child.id().expect("pid") as i32);
@@ -58,7 +70,10 @@ async fn resilient_starts_answers_healthz_and_stops_cleanly_on_sigterm() {
         .expect("wait");
     assert_eq!(status.code(), Some(0), "graceful stop exits 0");
     let log = std::fs::read_to_string(state.path().join("queue.log")).expect("durable queue");
-    assert!(log.contains("cli-1"), "the accepted event is on disk: {log}");
+    assert!(
+        log.contains("cli-1"),
+        "the accepted event is on disk: {log}"
+    );
     sim.shutdown().await;
 }
 

@@ -29,13 +29,21 @@ async fn outage_with(strategy: &str, enough: impl Fn(&Running) -> bool) -> Outag
     let proxy = Proxy::start(sim.https_addr()).await;
     let state = tempfile::tempdir().expect("state dir");
     let mut env = environment(proxy.addr, sim.ca_file.path());
-    env.insert("SFCHAOS_STATE_DIR".into(), state.path().display().to_string());
+    env.insert(
+        "SFCHAOS_STATE_DIR".into(),
+        state.path().display().to_string(),
+    );
     env.insert("SFCHAOS_RETRY".into(), strategy.into());
     let config = config("resilient", &env);
     let running = start(config.clone()).await;
     assert!(running.salesforce_ready().await);
     proxy.cut();
-    let (status, _) = post_event(&http(), &running, &event("r-1", "R-1", json!({"Name": "R"}))).await;
+    let (status, _) = post_event(
+        &http(),
+        &running,
+        &event("r-1", "R-1", json!({"Name": "R"})),
+    )
+    .await;
     assert_eq!(status, 202);
     let deadline = tokio::time::Instant::now() + WAIT;
     while !enough(&running) {
@@ -79,7 +87,10 @@ async fn pure_backoff(strategy: &str) {
     // Six waits = two retries in each of three operations (three attempts each, the last one's
     // third possibly still on its way).
     let stats = o.running.retry_stats();
-    assert!(stats.operations >= 3 && stats.attempts >= 8, "{strategy}: {stats:?}");
+    assert!(
+        stats.operations >= 3 && stats.attempts >= 8,
+        "{strategy}: {stats:?}"
+    );
     o.running.shutdown().await.expect("stop");
 }
 
@@ -117,10 +128,16 @@ async fn decorrelated_is_the_seeded_sequence() {
 async fn token_bucket_spends_its_quota() {
     let spec = "token-bucket?base=2ms&cap=20ms&capacity=50&cost=5";
     let o = outage_with(spec, |r| r.retry_stats().quota_denied > 0).await;
-    assert_eq!(o.running.retry_policy().quota_tokens().map(|t| t < 5.0), Some(true));
+    assert_eq!(
+        o.running.retry_policy().quota_tokens().map(|t| t < 5.0),
+        Some(true)
+    );
     let (_, ceiling) = o.config.retry.backoff.bounds(2, Duration::ZERO);
     for (n, d) in o.running.retry_delays().iter().enumerate() {
-        assert!(*d <= ceiling, "wait {n} = {d:?} above the full-jitter ceiling {ceiling:?}");
+        assert!(
+            *d <= ceiling,
+            "wait {n} = {d:?} above the full-jitter ceiling {ceiling:?}"
+        );
     }
     o.running.shutdown().await.expect("stop");
 }
@@ -140,6 +157,10 @@ async fn circuit_breaker_opens() {
 async fn adaptive_throttles_locally() {
     let spec = "adaptive?base=2ms&cap=20ms&k=1.1";
     let o = outage_with(spec, |r| r.retry_stats().rejected_locally > 0).await;
-    assert!(o.running.retry_policy().reject_probability().is_some_and(|p| p > 0.3));
+    assert!(o
+        .running
+        .retry_policy()
+        .reject_probability()
+        .is_some_and(|p| p > 0.3));
     o.running.shutdown().await.expect("stop");
 }

@@ -7,11 +7,11 @@
 //!
 //! | incident | fires | resolves |
 //! |---|---|---|
-//! | `salesforce-errors` | ≥ 20 % of Salesforce calls in the last 15 s failed for server reasons (warning; ≥ 50 %, critical); or ≥ 3 failures and no success | a success and < 5 % failures |
+//! | `salesforce-errors` | ≥ 20 % of Salesforce calls in the last 15 s failed for server reasons (warning; ≥ 50 %, critical); or ≥ 3 failures and no success | calls succeed again and none failed for 5 s |
 //! | `api-usage` | `Sforce-Limit-Info` usage ≥ 80 % (warning), ≥ 95 % (critical) | below 80 % |
 //! | `queue-lag` | the oldest unwritten event is ≥ 30 s old (warning), ≥ 120 s (critical) | below 10 s |
 //! | `sync-lag` | the last change reached the sink ≥ 60 s after Salesforce committed it | below 10 s |
-//! | `sink-errors` | ≥ 3 sink deliveries failed and ≥ 50 % of them in the last 15 s | a delivery succeeds and < 5 % fail |
+//! | `sink-errors` | as `salesforce-errors`, for deliveries to the sink | as `salesforce-errors` |
 //! | `schema-change` | Salesforce rejected a field the integration was writing (one alert per object per minute) | — |
 //!
 //! Alerts are `POST`ed as `{"severity","summary","incident","status":"firing"|"resolved","value"}` to
@@ -97,7 +97,12 @@ impl Alerts {
     /// Queue an alert for posting.
     pub fn send(&self, alert: Alert) {
         if let Some(tx) = &self.tx {
-            tracing::warn!("alert [{}] {}: {}", alert.severity.as_str(), alert.status, alert.summary);
+            tracing::warn!(
+                "alert [{}] {}: {}",
+                alert.severity.as_str(),
+                alert.status,
+                alert.summary
+            );
             let _ = tx.send(alert);
         }
     }
@@ -157,6 +162,9 @@ async fn post_alerts(
         }
     }
 }
+
+/// How long calls must succeed without a failure before an error incident is resolved.
+const QUIET: Duration = Duration::from_secs(5);
 
 /// What one signal says this tick.
 enum Level {
@@ -233,7 +241,10 @@ pub async fn monitor(
             _ = shutdown.cancelled() => return,
         }
         errors.update(error_level(&signals.health, "Salesforce calls"), &alerts);
-        sink.update(error_level(&signals.sink_health, "sink deliveries"), &alerts);
+        sink.update(
+            error_level(&signals.sink_health, "sink deliveries"),
+            &alerts,
+        );
         let (used, max) = (
             signals.metrics.api_used.load(Ordering::Relaxed),
             signals.metrics.api_max.load(Ordering::Relaxed),
@@ -267,12 +278,12 @@ fn error_level(health: &Health, what: &str) -> Level {
             r.calls()
         )
     };
-    if r.failures >= 3 && (ratio >= 0.5 || r.successes == 0) {
+    if health.recovered(QUIET) {
+        Level::Clear(ratio)
+    } else if r.failures >= 3 && (ratio >= 0.5 || r.successes == 0) {
         Level::Fire(Severity::Critical, summary("outage"), ratio)
     } else if r.calls() >= 5 && ratio >= 0.2 {
         Level::Fire(Severity::Warning, summary("degraded"), ratio)
-    } else if r.successes > 0 && ratio < 0.05 {
-        Level::Clear(ratio)
     } else {
         Level::Hold
     }
@@ -283,7 +294,10 @@ fn usage_level(used: u64, max: u64) -> Level {
         return Level::Hold;
     }
     let ratio = used as f64 / max as f64;
-    let summary = format!("daily API allocation {:.0} % used ({used} of {max})", ratio * 100.0);
+    let summary = format!(
+        "daily API allocation {:.0} % used ({used} of {max})",
+        ratio * 100.0
+    );
     if ratio >= 0.95 {
         Level::Fire(Severity::Critical, summary, ratio)
     } else if ratio >= 0.8 {
@@ -293,7 +307,13 @@ fn usage_level(used: u64, max: u64) -> Level {
     }
 }
 
-fn threshold(value: f64, warn: f64, crit: f64, clear: f64, summary: impl Fn(f64) -> String) -> Level {
+fn threshold(
+    value: f64,
+    warn: f64,
+    crit: f64,
+    clear: f64,
+    summary: impl Fn(f64) -> String,
+) -> Level {
     if value >= crit {
         Level::Fire(Severity::Critical, summary(value), value)
     } else if value >= warn {
@@ -332,21 +352,37 @@ mod tests {
         incident.update(error_level(&health, "calls"), &alerts);
         incident.update(error_level(&health, "calls"), &alerts);
         let first = rx.try_recv().expect("fired");
-        assert_eq!((first.severity, first.status), (Severity::Critical, "firing"));
+        assert_eq!(
+            (first.severity, first.status),
+            (Severity::Critical, "firing")
+        );
         assert!(rx.try_recv().is_err(), "no repeat while it lasts");
-        tokio::time::sleep(Duration::from_secs(20)).await;
-        for _ in 0..30 {
-            health.record(true);
-        }
+        health.record(true);
+        incident.update(error_level(&health, "calls"), &alerts);
+        assert!(
+            rx.try_recv().is_err(),
+            "one success right after failures resolves nothing"
+        );
+        tokio::time::sleep(QUIET).await;
+        health.record(true);
         incident.update(error_level(&health, "calls"), &alerts);
         let resolved = rx.try_recv().expect("resolved");
-        assert_eq!((resolved.severity, resolved.status), (Severity::Info, "resolved"));
+        assert_eq!(
+            (resolved.severity, resolved.status),
+            (Severity::Info, "resolved")
+        );
     }
 
     #[test]
     fn usage_thresholds() {
-        assert!(matches!(usage_level(81, 100), Level::Fire(Severity::Warning, ..)));
-        assert!(matches!(usage_level(96, 100), Level::Fire(Severity::Critical, ..)));
+        assert!(matches!(
+            usage_level(81, 100),
+            Level::Fire(Severity::Warning, ..)
+        ));
+        assert!(matches!(
+            usage_level(96, 100),
+            Level::Fire(Severity::Critical, ..)
+        ));
         assert!(matches!(usage_level(10, 100), Level::Clear(_)));
         assert!(matches!(usage_level(0, 0), Level::Hold));
     }

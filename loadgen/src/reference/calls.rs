@@ -166,7 +166,9 @@ impl Salesforce {
                     return Err(CallError::LimitHold(retry_not_before))
                 }
                 Decision::GiveUp(reason) => {
-                    return Err(CallError::Unavailable(format!("{reason} (last error: {error})")))
+                    return Err(CallError::Unavailable(format!(
+                        "{reason} (last error: {error})"
+                    )))
                 }
             };
             if class == Retryability::RetryableAfterReauth {

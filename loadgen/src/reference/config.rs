@@ -155,9 +155,14 @@ impl Config {
         if let Some(v) = var("SF_API_VERSION") {
             sf = sf.with_api_version(&v);
         }
-        let ca = ["SF_CA_FILE", "SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "NODE_EXTRA_CA_CERTS"]
-            .into_iter()
-            .find_map(&var);
+        let ca = [
+            "SF_CA_FILE",
+            "SSL_CERT_FILE",
+            "REQUESTS_CA_BUNDLE",
+            "NODE_EXTRA_CA_CERTS",
+        ]
+        .into_iter()
+        .find_map(&var);
         if let Some(ca) = ca {
             sf = sf.with_ca_file(ca);
         }
@@ -236,7 +241,10 @@ impl Config {
             return Err(ReferenceError::config("writers", "must be at least 1"));
         }
         if self.poll_interval.is_zero() {
-            return Err(ReferenceError::config("SFCHAOS_POLL_INTERVAL", "must be above zero"));
+            return Err(ReferenceError::config(
+                "SFCHAOS_POLL_INTERVAL",
+                "must be above zero",
+            ));
         }
         Ok(())
     }

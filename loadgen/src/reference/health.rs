@@ -14,6 +14,8 @@ pub struct Health {
     origin: Instant,
     /// `(second since origin, successes, failures)`; short lock, never across an `.await`.
     buckets: Mutex<VecDeque<(u64, u64, u64)>>,
+    /// When the last success and the last failure happened.
+    last: Mutex<(Option<Instant>, Option<Instant>)>,
 }
 
 /// Totals over the window.
@@ -44,12 +46,21 @@ impl Health {
             window,
             origin: Instant::now(),
             buckets: Mutex::new(VecDeque::new()),
+            last: Mutex::new((None, None)),
         }
     }
 
     /// Record one call. A "failure" is a call that says something about Salesforce's health
     /// (unreachable, 5xx, lock timeouts, limits) — not a validation error about our own data.
     pub fn record(&self, ok: bool) {
+        {
+            let mut last = self.last.lock();
+            if ok {
+                last.0 = Some(Instant::now());
+            } else {
+                last.1 = Some(Instant::now());
+            }
+        }
         let second = self.origin.elapsed().as_secs();
         let mut b = self.buckets.lock();
         match b.back_mut() {
@@ -65,6 +76,15 @@ impl Health {
         let oldest = second.saturating_sub(self.window.as_secs());
         while b.front().is_some_and(|f| f.0 < oldest) {
             b.pop_front();
+        }
+    }
+
+    /// Whether calls succeed again: a success since the last failure, and no failure for `quiet`.
+    pub fn recovered(&self, quiet: Duration) -> bool {
+        match *self.last.lock() {
+            (Some(ok), Some(failed)) => ok > failed && failed.elapsed() >= quiet,
+            (Some(_), None) => true,
+            (None, _) => false,
         }
     }
 
@@ -93,9 +113,23 @@ mod tests {
         h.record(false);
         h.record(false);
         h.record(true);
-        assert_eq!(h.rates(), Rates { successes: 1, failures: 2 });
+        assert_eq!(
+            h.rates(),
+            Rates {
+                successes: 1,
+                failures: 2
+            }
+        );
+        assert!(!h.recovered(Duration::from_secs(5)));
         tokio::time::sleep(Duration::from_secs(12)).await;
         h.record(true);
-        assert_eq!(h.rates(), Rates { successes: 1, failures: 0 });
+        assert_eq!(
+            h.rates(),
+            Rates {
+                successes: 1,
+                failures: 0
+            }
+        );
+        assert!(h.recovered(Duration::from_secs(5)));
     }
 }

@@ -38,12 +38,18 @@ impl Engine {
         match self.store.accept(&event).await {
             Ok(Accepted::Duplicate) => {
                 inc(&self.metrics.events_duplicate);
-                return (StatusCode::OK, json!({"id": event.id, "status": "duplicate"}));
+                return (
+                    StatusCode::OK,
+                    json!({"id": event.id, "status": "duplicate"}),
+                );
             }
             Ok(Accepted::New) => {}
             Err(e) => {
                 tracing::error!("cannot store event {}: {e}", event.id);
-                return self.reject(StatusCode::SERVICE_UNAVAILABLE, format!("cannot store the event: {e}"));
+                return self.reject(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    format!("cannot store the event: {e}"),
+                );
             }
         }
         let inline = self.behaviour.realtime_db
@@ -52,7 +58,8 @@ impl Engine {
         if !inline {
             return self.queue(&event);
         }
-        let written = tokio::time::timeout(self.config.sync_timeout, self.write_inline(&event)).await;
+        let written =
+            tokio::time::timeout(self.config.sync_timeout, self.write_inline(&event)).await;
         match written {
             Ok(Ok(())) => {
                 self.store.mark_done(vec![event.id.clone()]);
@@ -63,15 +70,24 @@ impl Engine {
             Ok(Err(CallError::Rejected(e))) => {
                 self.store.mark_done(vec![event.id.clone()]);
                 self.store.forget(&event.id);
-                self.reject(StatusCode::UNPROCESSABLE_ENTITY, format!("Salesforce refused it: {e}"))
+                self.reject(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    format!("Salesforce refused it: {e}"),
+                )
             }
             Ok(Err(CallError::Unavailable(reason))) if self.behaviour.availability => {
                 // The event was "received"; the code never planned for Salesforce being away.
-                tracing::error!("event {}: Salesforce unavailable ({reason}); dropping it", event.id);
+                tracing::error!(
+                    "event {}: Salesforce unavailable ({reason}); dropping it",
+                    event.id
+                );
                 self.store.mark_done(vec![event.id.clone()]);
                 inc(&self.metrics.events_accepted);
                 inc(&self.metrics.events_dropped);
-                (StatusCode::OK, json!({"id": event.id, "status": "accepted"}))
+                (
+                    StatusCode::OK,
+                    json!({"id": event.id, "status": "accepted"}),
+                )
             }
             Ok(Err(_)) | Err(_) => self.queue(&event),
         }
@@ -80,7 +96,10 @@ impl Engine {
     fn queue(&self, event: &Event) -> Reply {
         self.store.enqueue(event);
         inc(&self.metrics.events_accepted);
-        (StatusCode::ACCEPTED, json!({"id": event.id, "status": "queued"}))
+        (
+            StatusCode::ACCEPTED,
+            json!({"id": event.id, "status": "queued"}),
+        )
     }
 
     fn reject(&self, status: StatusCode, message: String) -> Reply {
@@ -102,7 +121,10 @@ impl Engine {
             );
         }
         add(&self.metrics.batch_accepted, rows);
-        (StatusCode::ACCEPTED, json!({"batch_id": id, "records": rows, "status": "queued"}))
+        (
+            StatusCode::ACCEPTED,
+            json!({"batch_id": id, "records": rows, "status": "queued"}),
+        )
     }
 
     /// Whether `GET /healthz` should say ready.
@@ -188,9 +210,14 @@ mod tests {
             "external_id":"A-1","fields":{"Name":"Acme"},"occurred_at":"2024-05-01T10:00:00.000Z"}"#;
         assert!(parse_event(good).is_ok());
         let bad_object = String::from_utf8_lossy(good).replace("\"Account\"", "\"Account/../x\"");
-        assert!(parse_event(bad_object.as_bytes()).unwrap_err().contains("API name"));
-        let bad_time = String::from_utf8_lossy(good).replace("2024-05-01T10:00:00.000Z", "yesterday");
-        assert!(parse_event(bad_time.as_bytes()).unwrap_err().contains("RFC 3339"));
+        assert!(parse_event(bad_object.as_bytes())
+            .unwrap_err()
+            .contains("API name"));
+        let bad_time =
+            String::from_utf8_lossy(good).replace("2024-05-01T10:00:00.000Z", "yesterday");
+        assert!(parse_event(bad_time.as_bytes())
+            .unwrap_err()
+            .contains("RFC 3339"));
         assert!(parse_event(b"{}").is_err());
     }
 
@@ -199,7 +226,10 @@ mod tests {
         let ok = br#"{"object":"Account","records":[{"External_Id__c":"A-1","Name":"x"}]}"#;
         assert_eq!(parse_batch(ok).unwrap().records.len(), 1);
         let missing = br#"{"object":"Account","records":[{"Name":"x"}]}"#;
-        assert_eq!(parse_batch(missing).unwrap_err(), "records[0] has no External_Id__c");
+        assert_eq!(
+            parse_batch(missing).unwrap_err(),
+            "records[0] has no External_Id__c"
+        );
         assert!(parse_batch(br#"{"object":"Account","records":[]}"#).is_err());
     }
 }

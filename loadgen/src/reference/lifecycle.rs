@@ -61,7 +61,10 @@ pub async fn start(config: Config, listener: TcpListener) -> Result<Running, Ref
             let (store, recovered) =
                 Store::durable(dir).map_err(|e| ReferenceError::state(dir, e))?;
             if recovered > 0 {
-                tracing::info!("replayed {recovered} accepted event(s) from {}", dir.display());
+                tracing::info!(
+                    "replayed {recovered} accepted event(s) from {}",
+                    dir.display()
+                );
             }
             store
         }
@@ -98,7 +101,10 @@ pub async fn start(config: Config, listener: TcpListener) -> Result<Running, Ref
     let engine = Arc::new(Engine {
         schema: Schema::new(!behaviour.realtime_db),
         caps: Capabilities::for_version(&config.sf.api_version),
-        gate: OutageGate::new(config.tuning.outage_backoff_cap, config.seed_for("outage-gate")),
+        gate: OutageGate::new(
+            config.tuning.outage_backoff_cap,
+            config.seed_for("outage-gate"),
+        ),
         records: RecordCache::default(),
         behaviour,
         sf,
@@ -114,7 +120,11 @@ pub async fn start(config: Config, listener: TcpListener) -> Result<Running, Ref
     });
 
     if behaviour.availability {
-        engine.sf.reauthenticate(None).await.map_err(ReferenceError::Login)?;
+        engine
+            .sf
+            .reauthenticate(None)
+            .await
+            .map_err(ReferenceError::Login)?;
         engine.logged_in.send_replace(true);
     } else {
         tasks.push(tokio::spawn(log_in(Arc::clone(&engine))));

@@ -128,10 +128,21 @@ impl Metrics {
         let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
         let mut out = String::new();
         let mut counter = |name: &str, help: &str, value: u64| {
-            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {value}");
+            let _ = writeln!(
+                out,
+                "# HELP {name} {help}\n# TYPE {name} counter\n{name} {value}"
+            );
         };
-        counter("integration_events_accepted_total", "Events answered 2xx.", get(&self.events_accepted));
-        counter("integration_events_rejected_total", "Events answered non-2xx.", get(&self.events_rejected));
+        counter(
+            "integration_events_accepted_total",
+            "Events answered 2xx.",
+            get(&self.events_accepted),
+        );
+        counter(
+            "integration_events_rejected_total",
+            "Events answered non-2xx.",
+            get(&self.events_rejected),
+        );
         counter(
             "integration_events_duplicate_total",
             "Re-sent event ids answered without new work.",
@@ -152,8 +163,16 @@ impl Metrics {
             "Accepted events Salesforce refused for good.",
             get(&self.events_dead_lettered),
         );
-        counter("integration_salesforce_retries_total", "Retries scheduled.", get(&self.retries));
-        counter("integration_bulk_jobs_total", "Bulk 2.0 ingest jobs created.", get(&self.bulk_jobs));
+        counter(
+            "integration_salesforce_retries_total",
+            "Retries scheduled.",
+            get(&self.retries),
+        );
+        counter(
+            "integration_bulk_jobs_total",
+            "Bulk 2.0 ingest jobs created.",
+            get(&self.bulk_jobs),
+        );
         counter(
             "integration_fields_dropped_total",
             "Field values left out because the schema no longer takes them.",
@@ -211,9 +230,16 @@ impl Metrics {
         drop(delays);
 
         let mut gauge = |name: &str, help: &str, value: f64| {
-            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {value}");
+            let _ = writeln!(
+                out,
+                "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {value}"
+            );
         };
-        gauge("integration_queue_depth", "Keys waiting to be written.", gauges.queue_depth as f64);
+        gauge(
+            "integration_queue_depth",
+            "Keys waiting to be written.",
+            gauges.queue_depth as f64,
+        );
         gauge(
             "integration_queue_lag_seconds",
             "Age of the oldest waiting event.",
@@ -274,7 +300,10 @@ mod tests {
             queue_depth: 3,
             queue_lag: Duration::from_millis(1500),
         });
-        assert!(text.contains("integration_events_accepted_total 1\n"), "{text}");
+        assert!(
+            text.contains("integration_events_accepted_total 1\n"),
+            "{text}"
+        );
         assert!(text.contains("integration_salesforce_requests_total{status=\"201\"} 2\n"));
         assert!(text.contains("integration_salesforce_requests_total{status=\"transport\"} 1\n"));
         assert!(text.contains("integration_salesforce_retry_delay_seconds_sum 0.25\n"));

@@ -49,7 +49,11 @@ impl FieldOwnership {
     /// The class of `object.field`.
     pub fn classify(&self, object: &str, field: &str) -> FieldClass {
         let (object, field) = (object.to_ascii_lowercase(), field.to_ascii_lowercase());
-        if self.foreign.get(&object).is_some_and(|f| f.contains(&field)) {
+        if self
+            .foreign
+            .get(&object)
+            .is_some_and(|f| f.contains(&field))
+        {
             return FieldClass::Foreign;
         }
         match self.owned.get(&object) {

@@ -81,8 +81,12 @@ mod tests {
     #[test]
     fn bad_windows_are_explained() {
         let t0 = SystemTime::UNIX_EPOCH;
-        assert!(PeakWindows::parse("10s", t0).unwrap_err().contains("START-END"));
-        assert!(PeakWindows::parse("20s-10s", t0).unwrap_err().contains("ends before"));
+        assert!(PeakWindows::parse("10s", t0)
+            .unwrap_err()
+            .contains("START-END"));
+        assert!(PeakWindows::parse("20s-10s", t0)
+            .unwrap_err()
+            .contains("ends before"));
         assert!(PeakWindows::parse("x-10s", t0).is_err());
     }
 }

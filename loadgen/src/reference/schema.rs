@@ -38,7 +38,14 @@ pub const KNOWN_FIELDS: &[(&str, &[&str])] = &[
     ),
     (
         "Contact",
-        &["FirstName", "LastName", "Email", "Phone", "Title", "Description"],
+        &[
+            "FirstName",
+            "LastName",
+            "Email",
+            "Phone",
+            "Title",
+            "Description",
+        ],
     ),
 ];
 

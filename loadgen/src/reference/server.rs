@@ -63,7 +63,10 @@ pub(crate) async fn serve(
         }
     }
     drop(listener);
-    if tokio::time::timeout(grace, graceful.shutdown()).await.is_err() {
+    if tokio::time::timeout(grace, graceful.shutdown())
+        .await
+        .is_err()
+    {
         tracing::warn!("requests still in flight after {grace:?}; closing them");
     }
     Ok(())
@@ -108,7 +111,10 @@ async fn batch(State(engine): State<Arc<Engine>>, body: Bytes) -> Response {
 async fn metrics(State(engine): State<Arc<Engine>>) -> Response {
     let text = engine.metrics.render(engine.gauges());
     (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
         text,
     )
         .into_response()

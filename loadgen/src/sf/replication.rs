@@ -55,9 +55,13 @@ impl SfClient {
         start: DateTime<Utc>,
         end: DateTime<Utc>,
     ) -> Result<UpdatedRecords, SfError> {
-        self.send(window(self.data_path(&format!("sobjects/{}/updated", segment(sobject))), start, end))
-            .await?
-            .json("updated records")
+        self.send(window(
+            self.data_path(&format!("sobjects/{}/updated", segment(sobject))),
+            start,
+            end,
+        ))
+        .await?
+        .json("updated records")
     }
 
     /// `GET /sobjects/{T}/deleted?start=&end=`: records deleted between `start` and `end`.
@@ -67,9 +71,13 @@ impl SfClient {
         start: DateTime<Utc>,
         end: DateTime<Utc>,
     ) -> Result<DeletedRecords, SfError> {
-        self.send(window(self.data_path(&format!("sobjects/{}/deleted", segment(sobject))), start, end))
-            .await?
-            .json("deleted records")
+        self.send(window(
+            self.data_path(&format!("sobjects/{}/deleted", segment(sobject))),
+            start,
+            end,
+        ))
+        .await?
+        .json("deleted records")
     }
 }
 

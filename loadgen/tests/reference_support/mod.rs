@@ -46,7 +46,10 @@ impl Sim {
         Sim {
             running,
             ca_file,
-            http: reqwest::Client::builder().no_proxy().build().expect("http client"),
+            http: reqwest::Client::builder()
+                .no_proxy()
+                .build()
+                .expect("http client"),
         }
     }
 
@@ -188,13 +191,17 @@ impl Recorder {
         let app = Router::new()
             .route(
                 "/",
-                post(|State(r): State<Recorder>, Json(body): Json<Value>| async move {
-                    r.bodies.lock().push(body);
-                    Json(json!({"ok": true}))
-                }),
+                post(
+                    |State(r): State<Recorder>, Json(body): Json<Value>| async move {
+                        r.bodies.lock().push(body);
+                        Json(json!({"ok": true}))
+                    },
+                ),
             )
             .with_state(recorder.clone());
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind recorder");
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind recorder");
         let url = format!("http://{}/", listener.local_addr().expect("addr"));
         tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
@@ -249,8 +256,12 @@ pub fn config(profile_text: &str, env: &HashMap<String, String>) -> Config {
 
 /// Start an integration on a fresh loopback port.
 pub async fn start(config: Config) -> Running {
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind inbound");
-    reference::start(config, listener).await.expect("integration starts")
+    let listener = TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind inbound");
+    reference::start(config, listener)
+        .await
+        .expect("integration starts")
 }
 
 /// A design.md §4 event body.
@@ -305,5 +316,8 @@ where
 }
 
 pub fn http() -> reqwest::Client {
-    reqwest::Client::builder().no_proxy().build().expect("http client")
+    reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .expect("http client")
 }

@@ -42,7 +42,11 @@ impl Engine {
         }
     }
 
-    async fn insert_whole_file(&self, load: &BatchLoad, rows: Vec<Map<String, Value>>) -> Option<()> {
+    async fn insert_whole_file(
+        &self,
+        load: &BatchLoad,
+        rows: Vec<Map<String, Value>>,
+    ) -> Option<()> {
         for attempt in 1..=ROUNDS {
             let job = IngestJob::new(&load.object, BulkOperation::Insert);
             match self.run_job(&job, &rows).await {
@@ -87,7 +91,9 @@ impl Engine {
                 Ok(info) => info,
                 Err(CallError::Shutdown) => return None,
                 Err(CallError::Rejected(e)) if e.error_code() == Some("NOT_FOUND") => {
-                    tracing::warn!("Bulk API 2.0 is not available ({e}); loading through Collections");
+                    tracing::warn!(
+                        "Bulk API 2.0 is not available ({e}); loading through Collections"
+                    );
                     self.caps.set_bulk(false);
                     return self.collections_load(load, pending).await;
                 }
@@ -118,7 +124,11 @@ impl Engine {
             if retry.is_empty() {
                 return Some(());
             }
-            tracing::info!("bulk job {}: resubmitting {} failed rows as upserts", info.id, retry.len());
+            tracing::info!(
+                "bulk job {}: resubmitting {} failed rows as upserts",
+                info.id,
+                retry.len()
+            );
             pending = retry;
             if !self.pause(round).await {
                 return None;
@@ -129,7 +139,10 @@ impl Engine {
     }
 
     /// The rows of a finished job worth resubmitting, and how many failed for good.
-    async fn failed_rows(&self, info: &JobInfo) -> Result<(Vec<Map<String, Value>>, usize), CallError> {
+    async fn failed_rows(
+        &self,
+        info: &JobInfo,
+    ) -> Result<(Vec<Map<String, Value>>, usize), CallError> {
         let mut retry = Vec::new();
         let mut failed = 0;
         let id = info.id.as_str();
@@ -159,8 +172,15 @@ impl Engine {
     }
 
     /// Create, upload, close and watch one ingest job.
-    async fn run_job(&self, job: &IngestJob, rows: &[Map<String, Value>]) -> Result<JobInfo, CallError> {
-        let columns: BTreeSet<&str> = rows.iter().flat_map(|r| r.keys().map(String::as_str)).collect();
+    async fn run_job(
+        &self,
+        job: &IngestJob,
+        rows: &[Map<String, Value>],
+    ) -> Result<JobInfo, CallError> {
+        let columns: BTreeSet<&str> = rows
+            .iter()
+            .flat_map(|r| r.keys().map(String::as_str))
+            .collect();
         let columns: Vec<&str> = columns.into_iter().collect();
         let csv = CsvTable::from_records(&columns, rows)
             .to_csv()

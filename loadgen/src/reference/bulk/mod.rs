@@ -104,7 +104,11 @@ impl Engine {
             };
             tracing::info!(
                 "bulk: holding a {rows}-row load ({}; checking again in {wait:?})",
-                if peak.is_some() { "peak hours" } else { "API usage above 90 %" }
+                if peak.is_some() {
+                    "peak hours"
+                } else {
+                    "API usage above 90 %"
+                }
             );
             tokio::select! {
                 _ = tokio::time::sleep(wait) => {}
@@ -138,7 +142,8 @@ fn sort_by_parent(records: &mut [Map<String, Value>]) {
         return;
     };
     records.sort_by(|a, b| {
-        let key = |r: &Map<String, Value>| r.get(*field).and_then(Value::as_str).map(str::to_string);
+        let key =
+            |r: &Map<String, Value>| r.get(*field).and_then(Value::as_str).map(str::to_string);
         key(a).cmp(&key(b))
     });
 }
@@ -152,7 +157,12 @@ mod tests {
     fn children_of_one_parent_are_grouped() {
         let mut rows: Vec<Map<String, Value>> = [("B", 1), ("A", 2), ("B", 3), ("A", 4)]
             .iter()
-            .map(|(p, n)| json!({"AccountId": p, "N": n}).as_object().cloned().unwrap_or_default())
+            .map(|(p, n)| {
+                json!({"AccountId": p, "N": n})
+                    .as_object()
+                    .cloned()
+                    .unwrap_or_default()
+            })
             .collect();
         sort_by_parent(&mut rows);
         let order: Vec<i64> = rows.iter().filter_map(|r| r["N"].as_i64()).collect();

@@ -36,7 +36,10 @@ impl Engine {
                     Err(CallError::Shutdown) => return None,
                     Err(e) => {
                         failures += 1;
-                        tracing::warn!("bulk: cannot check {} rows against the schema: {e}", load.object);
+                        tracing::warn!(
+                            "bulk: cannot check {} rows against the schema: {e}",
+                            load.object
+                        );
                         if !self.pause(failures).await {
                             return None;
                         }
@@ -115,7 +118,9 @@ impl Engine {
             .await;
         let results = match result {
             Err(CallError::Rejected(e)) if e.error_code() == Some("NOT_FOUND") => {
-                tracing::warn!("bulk: sObject Collections are not available ({e}); upserting rows one by one");
+                tracing::warn!(
+                    "bulk: sObject Collections are not available ({e}); upserting rows one by one"
+                );
                 self.caps.set_collections(false);
                 return self.upsert_rows_one_by_one(load, rows).await;
             }

@@ -60,7 +60,16 @@ pub(super) async fn run(engine: &Engine, sink: &Sink, positions: &PositionFile) 
                 "Change Data Capture is not available ({error}); polling the replication API instead, \
                  checking again for /cometd every {probe:?}"
             );
-            if !feed::run_for(engine, sink, positions, &mut position, &mut delivered, probe).await {
+            if !feed::run_for(
+                engine,
+                sink,
+                positions,
+                &mut position,
+                &mut delivered,
+                probe,
+            )
+            .await
+            {
                 return;
             }
             continue;
@@ -160,7 +169,12 @@ async fn changes(engine: &Engine, event: &CometdEvent) -> Vec<Change> {
     let ids: Vec<String> = header
         .get("recordIds")
         .and_then(Value::as_array)
-        .map(|a| a.iter().filter_map(Value::as_str).map(str::to_string).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect()
+        })
         .unwrap_or_default();
     let fields: Map<String, Value> = payload
         .iter()
@@ -201,7 +215,12 @@ async fn changes(engine: &Engine, event: &CometdEvent) -> Vec<Change> {
 }
 
 /// A gap event says "something changed" without the fields: read the record as it is now.
-async fn read_gap(engine: &Engine, object: &str, id: &str, commit: Option<String>) -> Option<Change> {
+async fn read_gap(
+    engine: &Engine,
+    object: &str,
+    id: &str,
+    commit: Option<String>,
+) -> Option<Change> {
     let read = engine
         .sf
         .call(|c| async move {

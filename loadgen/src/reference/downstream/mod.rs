@@ -65,7 +65,8 @@ impl Change {
 
 /// Format epoch milliseconds as the sink's timestamp.
 pub fn timestamp(ms: i64) -> Option<String> {
-    DateTime::<Utc>::from_timestamp_millis(ms).map(|t| t.to_rfc3339_opts(SecondsFormat::Millis, true))
+    DateTime::<Utc>::from_timestamp_millis(ms)
+        .map(|t| t.to_rfc3339_opts(SecondsFormat::Millis, true))
 }
 
 /// Where a subscription or poller stopped, kept in `SFCHAOS_STATE_DIR/downstream.json` when the

@@ -14,7 +14,8 @@ use super::{timestamp, Change, ChangeKind, PositionFile, Sink};
 
 pub(super) async fn run(engine: &Engine, sink: &Sink, positions: &PositionFile) {
     let mut position = positions.load();
-    let start = chrono::Utc::now().timestamp_millis() - engine.config.poll_interval.as_millis() as i64;
+    let start =
+        chrono::Utc::now().timestamp_millis() - engine.config.poll_interval.as_millis() as i64;
     let mut tick = tokio::time::interval(engine.config.poll_interval);
     loop {
         tokio::select! {
@@ -37,7 +38,12 @@ pub(super) async fn run(engine: &Engine, sink: &Sink, positions: &PositionFile) 
 
 /// One poll of `object`: `Some(latest SystemModstamp delivered)`, `Some(None)` when nothing changed
 /// or the query failed, `None` on shutdown.
-async fn poll_once(engine: &Engine, sink: &Sink, object: &str, since_ms: i64) -> Option<Option<i64>> {
+async fn poll_once(
+    engine: &Engine,
+    sink: &Sink,
+    object: &str,
+    since_ms: i64,
+) -> Option<Option<i64>> {
     let fields = match select_list(engine, object).await {
         Some(f) => f,
         None => return Some(None),
@@ -103,8 +109,14 @@ async fn select_list(engine: &Engine, object: &str) -> Option<Vec<String>> {
 fn row_change(object: &str, mut row: Map<String, Value>) -> Option<Change> {
     row.remove("attributes");
     let id = row.get("Id")?.as_str()?.to_string();
-    let modified = row.get("SystemModstamp").and_then(Value::as_str).and_then(parse_sf_datetime);
-    let created = row.get("CreatedDate").and_then(Value::as_str).and_then(parse_sf_datetime);
+    let modified = row
+        .get("SystemModstamp")
+        .and_then(Value::as_str)
+        .and_then(parse_sf_datetime);
+    let created = row
+        .get("CreatedDate")
+        .and_then(Value::as_str)
+        .and_then(parse_sf_datetime);
     let change = if created.is_some() && created == modified {
         ChangeKind::Create
     } else {

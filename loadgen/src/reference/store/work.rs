@@ -185,23 +185,51 @@ mod tests {
 
     #[tokio::test]
     async fn later_events_win_field_by_field() {
-        let e1 = event("e1", EventKind::Upsert, "2024-01-01T00:00:01Z", json!({"A": 1, "B": 1}));
-        let e2 = event("e2", EventKind::Upsert, "2024-01-01T00:00:02Z", json!({"B": 2}));
+        let e1 = event(
+            "e1",
+            EventKind::Upsert,
+            "2024-01-01T00:00:01Z",
+            json!({"A": 1, "B": 1}),
+        );
+        let e2 = event(
+            "e2",
+            EventKind::Upsert,
+            "2024-01-01T00:00:02Z",
+            json!({"B": 2}),
+        );
         let mut w = Work::new(&e2, 2);
         // e1 arrives after e2 but happened before it: its B must not win.
         w.absorb(&e1, 3);
-        assert_eq!(w.op(), Op::Upsert(json!({"B": 2, "A": 1}).as_object().cloned().unwrap_or_default()));
+        assert_eq!(
+            w.op(),
+            Op::Upsert(
+                json!({"B": 2, "A": 1})
+                    .as_object()
+                    .cloned()
+                    .unwrap_or_default()
+            )
+        );
         assert_eq!(w.event_ids, ["e2", "e1"]);
     }
 
     #[tokio::test]
     async fn delete_wins_only_when_latest() {
-        let up = event("u", EventKind::Upsert, "2024-01-01T00:00:01Z", json!({"A": 1}));
+        let up = event(
+            "u",
+            EventKind::Upsert,
+            "2024-01-01T00:00:01Z",
+            json!({"A": 1}),
+        );
         let del = event("d", EventKind::Delete, "2024-01-01T00:00:02Z", json!({}));
         let mut w = Work::new(&up, 1);
         w.absorb(&del, 2);
         assert_eq!(w.op(), Op::Delete);
-        let again = event("u2", EventKind::Upsert, "2024-01-01T00:00:03Z", json!({"A": 3}));
+        let again = event(
+            "u2",
+            EventKind::Upsert,
+            "2024-01-01T00:00:03Z",
+            json!({"A": 3}),
+        );
         let mut later = Work::new(&again, 3);
         later.merge(w);
         assert!(matches!(later.op(), Op::Upsert(f) if f["A"] == 3));

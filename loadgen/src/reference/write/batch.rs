@@ -49,7 +49,10 @@ impl Engine {
             .sf
             .call(|c| {
                 let records = &records;
-                async move { c.collections_upsert(object, ext_field, records, false).await }
+                async move {
+                    c.collections_upsert(object, ext_field, records, false)
+                        .await
+                }
             })
             .await;
         let results = match result {

@@ -140,12 +140,26 @@ mod tests {
             "name": "Acme", "Region__c": "OLD", "Gone__c": 1, "CreatedDate": "x",
             "External_Id__c": "A-1", "Phone": "1"
         }));
-        let p = plan("Account", "External_Id__c", &f, &Behaviour::resilient(), &FieldOwnership::default(), Some(&describe()));
+        let p = plan(
+            "Account",
+            "External_Id__c",
+            &f,
+            &Behaviour::resilient(),
+            &FieldOwnership::default(),
+            Some(&describe()),
+        );
         assert_eq!(p.owned, fields(json!({"Name": "Acme", "Phone": "1"})));
         let dropped: Vec<&str> = p.dropped.iter().map(|(n, _)| n.as_str()).collect();
         assert_eq!(dropped, ["Region__c", "Gone__c", "CreatedDate"]);
         let long = fields(json!({"Name": "much too long a name"}));
-        let p = plan("Account", "External_Id__c", &long, &Behaviour::resilient(), &FieldOwnership::default(), Some(&describe()));
+        let p = plan(
+            "Account",
+            "External_Id__c",
+            &long,
+            &Behaviour::resilient(),
+            &FieldOwnership::default(),
+            Some(&describe()),
+        );
         assert_eq!(p.dropped, [("Name".to_string(), "longer than the field")]);
     }
 
@@ -153,7 +167,14 @@ mod tests {
     fn ownership_sorts_fields() {
         let own = FieldOwnership::parse("Account.Name", "Account.Phone").unwrap();
         let f = fields(json!({"Name": "Acme", "Phone": "1", "Website": "w"}));
-        let p = plan("Account", "External_Id__c", &f, &Behaviour::resilient(), &own, None);
+        let p = plan(
+            "Account",
+            "External_Id__c",
+            &f,
+            &Behaviour::resilient(),
+            &own,
+            None,
+        );
         assert_eq!(p.owned, fields(json!({"Name": "Acme"})));
         assert_eq!(p.shared, fields(json!({"Website": "w"})));
         assert_eq!(p.dropped, [("Phone".to_string(), "owned by someone else")]);

@@ -17,22 +17,28 @@ use super::Outcome;
 const SHARED_ATTEMPTS: u32 = 3;
 
 impl Engine {
-    /// Write one queued record: an upsert by external id (no read first), or a delete.
+    /// Write one queued record: an upsert by external id (no read first) or a delete — or, with
+    /// `realtime_db` on, the same read-then-write as the inline path.
     pub(crate) async fn write_queued(&self, work: &Work) -> Outcome {
+        if self.behaviour.realtime_db {
+            return Outcome::from(self.read_then_write(work).await);
+        }
         let result = match work.op() {
             Op::Delete => self.delete_record(&work.key).await,
             Op::Upsert(fields) => {
-                self.with_schema_retry(&work.key.object, || {
-                    self.upsert_record(work, &fields)
-                })
-                .await
+                self.with_schema_retry(&work.key.object, || self.upsert_record(work, &fields))
+                    .await
             }
         };
         Outcome::from(result)
     }
 
     /// Upsert the fields this integration may write; then the shared ones, conditionally.
-    async fn upsert_record(&self, work: &Work, fields: &Map<String, Value>) -> Result<(), CallError> {
+    async fn upsert_record(
+        &self,
+        work: &Work,
+        fields: &Map<String, Value>,
+    ) -> Result<(), CallError> {
         let key = &work.key;
         let plan = self.plan_fields(key, fields).await?;
         let body = if self.behaviour.data_ownership {
@@ -45,12 +51,16 @@ impl Engine {
             self.sf
                 .call(|c| {
                     let body = &body;
-                    async move { c.upsert(&key.object, &key.ext_field, &key.ext_value, body).await }
+                    async move {
+                        c.upsert(&key.object, &key.ext_field, &key.ext_value, body)
+                            .await
+                    }
                 })
                 .await?;
         }
         if !plan.shared.is_empty() {
-            self.write_shared(key, &plan.shared, work.occurred_ms()).await?;
+            self.write_shared(key, &plan.shared, work.occurred_ms())
+                .await?;
         }
         Ok(())
     }
@@ -74,7 +84,10 @@ impl Engine {
     /// The inline write of the `realtime_db` anti-pattern: read the record by external id, then
     /// update it by id or create it — two calls or more per event, and the caller waits for all.
     pub(crate) async fn write_inline(&self, event: &Event) -> Result<(), CallError> {
-        let work = Work::new(event, 0);
+        self.read_then_write(&Work::new(event, 0)).await
+    }
+
+    async fn read_then_write(&self, work: &Work) -> Result<(), CallError> {
         let key = &work.key;
         match work.op() {
             Op::Delete => {
@@ -90,13 +103,17 @@ impl Engine {
                     .await
             }
             Op::Upsert(fields) => {
-                self.with_schema_retry(&key.object, || self.read_then_write(&work, &fields))
+                self.with_schema_retry(&key.object, || self.read_then_update(work, &fields))
                     .await
             }
         }
     }
 
-    async fn read_then_write(&self, work: &Work, fields: &Map<String, Value>) -> Result<(), CallError> {
+    async fn read_then_update(
+        &self,
+        work: &Work,
+        fields: &Map<String, Value>,
+    ) -> Result<(), CallError> {
         let key = &work.key;
         let plan = self.plan_fields(key, fields).await?;
         // A whole-record writer reads every field it knows; otherwise only the id is needed.
@@ -108,7 +125,8 @@ impl Engine {
         let names: Vec<&str> = known.iter().map(String::as_str).collect();
         let existing = self.read_record(key, &names).await?;
         let mut body = if self.behaviour.data_ownership {
-            self.whole_record(key, &plan.owned, existing.as_ref()).await?
+            self.whole_record(key, &plan.owned, existing.as_ref())
+                .await?
         } else {
             plan.owned.clone()
         };
@@ -139,7 +157,8 @@ impl Engine {
             }
         }
         if !plan.shared.is_empty() {
-            self.write_shared(key, &plan.shared, work.occurred_ms()).await?;
+            self.write_shared(key, &plan.shared, work.occurred_ms())
+                .await?;
         }
         Ok(())
     }
