@@ -23,7 +23,6 @@ impl Engine {
         debug_assert!(n <= MAX_COLLECTION_RECORDS);
         let (object, ext_field) = (&works[0].key.object, &works[0].key.ext_field);
         let mut records = Vec::with_capacity(n);
-        let mut shared = Vec::with_capacity(n);
         for work in works {
             let Op::Upsert(fields) = work.op() else {
                 return vec![Outcome::Retry(std::time::Duration::ZERO); n];
@@ -40,9 +39,19 @@ impl Engine {
             } else {
                 plan.owned.clone()
             };
+            // Shared fields first (see `upsert_record`); a new record gets them in the batch.
+            if !plan.shared.is_empty() {
+                match self
+                    .write_shared(&work.key, &plan.shared, work.occurred_ms())
+                    .await
+                {
+                    Ok(true) => {}
+                    Ok(false) => body.extend(plan.shared),
+                    Err(e) => return vec![Outcome::from(Err(e)); n],
+                }
+            }
             body.insert(ext_field.clone(), Value::String(work.key.ext_value.clone()));
             records.push(Value::Object(body));
-            shared.push(plan.shared);
         }
 
         let result = self
@@ -83,15 +92,7 @@ impl Engine {
                 if !item.success {
                     tracing::debug!("{}: collections item failed; ignored", work.key);
                 }
-                let outcome = if shared[i].is_empty() {
-                    Outcome::Written
-                } else {
-                    Outcome::from(
-                        self.write_shared(&work.key, &shared[i], work.occurred_ms())
-                            .await,
-                    )
-                };
-                outcomes.push(outcome);
+                outcomes.push(Outcome::Written);
                 continue;
             }
             let Some(error) = item.errors.first().cloned() else {

@@ -41,27 +41,31 @@ impl Engine {
     ) -> Result<(), CallError> {
         let key = &work.key;
         let plan = self.plan_fields(key, fields).await?;
-        let body = if self.behaviour.data_ownership {
+        let mut body = if self.behaviour.data_ownership {
             self.whole_record(key, &plan.owned, None).await?
         } else {
             plan.owned.clone()
         };
-        if !body.is_empty() {
-            let body = Value::Object(body);
-            self.sf
-                .call(|c| {
-                    let body = &body;
-                    async move {
-                        c.upsert(&key.object, &key.ext_field, &key.ext_value, body)
-                            .await
-                    }
-                })
-                .await?;
+        // Shared fields first: our own upsert would hide whether someone else touched the record.
+        if !plan.shared.is_empty()
+            && !self
+                .write_shared(key, &plan.shared, work.occurred_ms())
+                .await?
+        {
+            // A new record: nobody else has set them yet.
+            body.extend(plan.shared.clone());
         }
-        if !plan.shared.is_empty() {
-            self.write_shared(key, &plan.shared, work.occurred_ms())
-                .await?;
-        }
+        // Even with nothing of ours to set, the upsert makes sure the record exists.
+        let body = Value::Object(body);
+        self.sf
+            .call(|c| {
+                let body = &body;
+                async move {
+                    c.upsert(&key.object, &key.ext_field, &key.ext_value, body)
+                        .await
+                }
+            })
+            .await?;
         Ok(())
     }
 
@@ -133,6 +137,10 @@ impl Engine {
         match existing {
             Some(record) => {
                 let id = record_id(&record)?;
+                if !plan.shared.is_empty() {
+                    self.write_shared(key, &plan.shared, work.occurred_ms())
+                        .await?;
+                }
                 if !body.is_empty() {
                     let body = Value::Object(body);
                     self.sf
@@ -153,30 +161,26 @@ impl Engine {
                         async move { c.create(&key.object, body).await }
                     })
                     .await?;
-                return Ok(());
             }
-        }
-        if !plan.shared.is_empty() {
-            self.write_shared(key, &plan.shared, work.occurred_ms())
-                .await?;
         }
         Ok(())
     }
 
     /// Shared fields go out only with `If-Match` on a fresh read, and not at all when someone else
     /// changed the record after our event happened (their edit is newer business information).
+    /// `Ok(false)` when there is no such record yet (the caller creates it with these fields).
     pub(super) async fn write_shared(
         &self,
         key: &Key,
         shared: &Map<String, Value>,
         occurred_ms: i64,
-    ) -> Result<(), CallError> {
+    ) -> Result<bool, CallError> {
         let mut names: Vec<&str> = shared.keys().map(String::as_str).collect();
         names.extend(["LastModifiedDate", "LastModifiedById"]);
         let me = self.sf.user_id();
         for _ in 0..SHARED_ATTEMPTS {
             let Some(record) = self.read_record(key, &names).await? else {
-                return Ok(());
+                return Ok(false);
             };
             let by_other = record.get("LastModifiedById").and_then(Value::as_str) != me.as_deref();
             let later = record
@@ -184,7 +188,7 @@ impl Engine {
                 .is_some_and(|t| t.timestamp_millis() > occurred_ms);
             if by_other && later {
                 tracing::info!("{key}: leaving {names:?} to the newer edit made in Salesforce");
-                return Ok(());
+                return Ok(true);
             }
             let id = record_id(&record)?;
             let pre = Preconditions::unchanged_since_read(&record);
@@ -204,11 +208,11 @@ impl Engine {
                 })
                 .await?;
             if applied {
-                return Ok(());
+                return Ok(true);
             }
         }
         tracing::info!("{key}: the record kept changing; leaving its shared fields as they are");
-        Ok(())
+        Ok(true)
     }
 
     /// `GET /sobjects/{T}/{Ext}/{value}`; `None` when there is no such record.
