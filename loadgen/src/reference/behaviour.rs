@@ -5,16 +5,16 @@
 //!
 //! | switch | on (the anti-pattern) | off | read in |
 //! |---|---|---|---|
-//! | `realtime_db` | every event is read and written inline, answered after Salesforce; describes are never cached | events go to a queue, answered at once; upserts by external id, batched into sObject Collections under load; describes cached | `engine.rs`, `schema.rs` |
+//! | `realtime_db` | every event is read and written inline, answered after Salesforce; describes are never cached | events go to a queue, answered at once; upserts by external id, batched into sObject Collections under load; describes cached | `intake.rs`, `write/single.rs`, `engine.rs`, `schema.rs` |
 //! | `polling` | SOQL `WHERE SystemModstamp > :t` on a timer | Change Data Capture with replay | `downstream/mod.rs` |
-//! | `data_ownership` | writes every field it knows (a whole copy of the record), unconditionally | writes owned fields; shared fields only with `If-Match`; others' fields never | `write/plan.rs` |
+//! | `data_ownership` | writes every field it knows (a whole copy of the record), unconditionally | writes owned fields; shared fields only with `If-Match`; others' fields never | `write/plan.rs`, `write/single.rs` |
 //! | `blind_retries` | retries every error at once, forever | the configured [`RetryPolicy`](crate::retry::RetryPolicy) on retryable errors only; respects the daily allocation | `calls.rs` |
 //! | `partial_failures` | ignores per-item failures; Bulk: inserts, resubmits whole files | resubmits only failed items, as upserts; reads `failedResults` | `write/batch.rs`, `bulk/` |
-//! | `schema_assumptions` | hard-coded field names | fields mapped from describe; unknown fields dropped; re-describe on `INVALID_FIELD` | `write/plan.rs`, `schema.rs` |
-//! | `observability` | no alerts, no `/metrics` | alerts on error rate, API usage and lag, with resolutions; `/metrics` | `engine.rs`, `server.rs` |
+//! | `schema_assumptions` | hard-coded field names | fields mapped from describe; unknown fields dropped; re-describe on `INVALID_FIELD` | `write/plan.rs`, `schema.rs`, `downstream/poll.rs` |
+//! | `observability` | no alerts, no `/metrics` | alerts on error rate, API usage and lag, with resolutions; `/metrics` | `lifecycle.rs`, `server.rs` |
 //! | `rollback` | queue in memory | append-only log in `SFCHAOS_STATE_DIR`, fsync before 2xx, replay on start | `store/` |
 //! | `batch_realtime_mixing` | every `/batch` goes to Bulk 2.0 at once, in parallel, whatever its size | Bulk only for ≥ 2,000 rows, off-peak, one job at a time; smaller loads via Collections, yielding to real-time work | `bulk/` |
-//! | `availability` | no timeouts; a refused/reset connection drops the work; login failure at start is fatal | timeouts on every call; work waits in the queue through outages and drains after | `calls.rs`, `write/worker.rs`, `engine.rs` |
+//! | `availability` | no timeouts; a refused/reset connection drops the work; login failure at start is fatal | timeouts on every call; work waits in the queue through outages and drains after; logs in in the background | `config.rs`, `calls.rs`, `intake.rs`, `write/worker.rs`, `lifecycle.rs` |
 
 use std::time::Duration;
 
