@@ -237,7 +237,8 @@ async fn resilient_loses_nothing_across_a_crash() {
 
     // Salesforce becomes unreachable; events are still accepted, and only queued.
     proxy.cut();
-    let keys: Vec<String> = (0..12).map(|i| format!("C-{i}")).collect();
+    // More than the batching threshold: after the restart the backlog goes out in collections.
+    let keys: Vec<String> = (0..30).map(|i| format!("C-{i}")).collect();
     for (i, key) in keys.iter().enumerate() {
         let (status, body) = post_event(
             &http,

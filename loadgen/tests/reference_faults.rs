@@ -231,3 +231,66 @@ async fn resilient_loads_a_small_batch_without_bulk() {
     );
     running.shutdown().await.expect("stop");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resilient_holds_a_large_load_until_peak_hours_end() {
+    let sim = Sim::start().await;
+    let state = tempfile::tempdir().expect("state dir");
+    let mut env = environment(sim.https_addr(), sim.ca_file.path());
+    env.insert(
+        "SFCHAOS_STATE_DIR".into(),
+        state.path().display().to_string(),
+    );
+    env.insert("SFCHAOS_PEAK".into(), "0s-3s".into());
+    let running = start(config("resilient", &env)).await;
+    let http = http();
+    let records: Vec<_> = (0..2_000)
+        .map(|i| json!({"External_Id__c": format!("P-{i}"), "Name": format!("Peak {i}")}))
+        .collect();
+    let r = http
+        .post(format!("http://{}/batch", running.local_addr()))
+        .json(&json!({"object": "Account", "records": records}))
+        .send()
+        .await
+        .expect("batch");
+    assert_eq!(r.status(), 202);
+
+    // Real-time work flows during the peak; the bulk load waits.
+    let (status, _) = post_event(
+        &http,
+        &running,
+        &event("p-rt", "RT-1", json!({"Name": "Real time"})),
+    )
+    .await;
+    assert_eq!(status, 202);
+    eventually(LAND, "the real-time event", || async {
+        sim.record("Account", "RT-1").await.is_some()
+    })
+    .await;
+    let during: Vec<_> = sim.export("Account").await;
+    assert!(
+        !during.iter().any(|r| r["External_Id__c"]
+            .as_str()
+            .is_some_and(|e| e.starts_with("P-"))),
+        "no bulk row during peak hours"
+    );
+
+    eventually(
+        Duration::from_secs(60),
+        "the load after the peak",
+        || async {
+            let landed = sim.export("Account").await;
+            landed
+                .iter()
+                .filter(|r| {
+                    r["External_Id__c"]
+                        .as_str()
+                        .is_some_and(|e| e.starts_with("P-"))
+                })
+                .count()
+                == 2_000
+        },
+    )
+    .await;
+    running.shutdown().await.expect("stop");
+}

@@ -33,7 +33,7 @@ impl Engine {
         Outcome::from(result)
     }
 
-    /// Upsert the fields this integration may write; then the shared ones, conditionally.
+    /// Write the shared fields (conditionally), then upsert the ones this integration owns.
     async fn upsert_record(
         &self,
         work: &Work,
@@ -95,7 +95,7 @@ impl Engine {
         let key = &work.key;
         match work.op() {
             Op::Delete => {
-                let Some(record) = self.read_record(key, &[]).await? else {
+                let Some(record) = self.read_record(key, &["Id"]).await? else {
                     return Ok(());
                 };
                 let id = record_id(&record)?;
