@@ -74,7 +74,14 @@ async fn jsforce_streaming_receives_cdc_and_platform_events_across_a_forced_reha
         .stderr(Stdio::piped())
         .kill_on_drop(true);
     // Loopback only: jsforce would send 127.0.0.1 through a proxy (it ignores NO_PROXY).
-    for k in ["http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"] {
+    for k in [
+        "http_proxy",
+        "https_proxy",
+        "HTTP_PROXY",
+        "HTTPS_PROXY",
+        "all_proxy",
+        "ALL_PROXY",
+    ] {
         cmd.env_remove(k);
     }
     for (k, v) in [
@@ -112,7 +119,10 @@ async fn jsforce_streaming_receives_cdc_and_platform_events_across_a_forced_reha
         .await
         .expect("the jsforce script finishes in time");
     let transcript = format!("--- stdout ---\n{}\n--- stderr ---\n{err}", seen.join("\n"));
-    assert!(status.success(), "jsforce streaming checks failed\n{transcript}");
+    assert!(
+        status.success(),
+        "jsforce streaming checks failed\n{transcript}"
+    );
     for expected in [
         "ok re-handshook once",
         "ok nothing lost or duplicated across the re-handshake",
@@ -124,7 +134,10 @@ async fn jsforce_streaming_receives_cdc_and_platform_events_across_a_forced_reha
         "ok platform event received",
         "done",
     ] {
-        assert!(seen.iter().any(|l| l == expected), "missing `{expected}`\n{transcript}");
+        assert!(
+            seen.iter().any(|l| l == expected),
+            "missing `{expected}`\n{transcript}"
+        );
     }
     assert_eq!(engine.fired.load(Ordering::SeqCst), 1, "{transcript}");
     let _ = running.shutdown().await;

@@ -42,7 +42,9 @@ pub fn invalid_replay(replay: &str) -> String {
 }
 
 pub fn no_cookie(client_id: &str) -> String {
-    format!("400::Client {client_id} has established a session, but no {BROWSER_COOKIE} cookie present")
+    format!(
+        "400::Client {client_id} has established a session, but no {BROWSER_COOKIE} cookie present"
+    )
 }
 
 pub fn invalid_connection_type(kind: &str) -> String {
@@ -218,7 +220,11 @@ mod tests {
         let a = parse_body(br#"[{"channel":"/meta/handshake","id":"1"}]"#, None).unwrap();
         assert_eq!(a[0].channel, HANDSHAKE);
         assert_eq!(a[0].id, Some(json!("1")));
-        let o = parse_body(br#"{"channel":"/meta/connect","clientId":"c","id":7}"#, None).unwrap();
+        let o = parse_body(
+            br#"{"channel":"/meta/connect","clientId":"c","id":7}"#,
+            None,
+        )
+        .unwrap();
         assert_eq!(o[0].client_id.as_deref(), Some("c"));
         assert_eq!(o[0].id, Some(json!(7)));
         let f = parse_body(

@@ -40,16 +40,16 @@ impl CdcSet {
         let cfg = org.config.read();
         CdcSet {
             all: cfg.cdc_objects.iter().any(|o| o == "*"),
-            objects: cfg.cdc_objects.iter().map(|o| o.to_ascii_lowercase()).collect(),
+            objects: cfg
+                .cdc_objects
+                .iter()
+                .map(|o| o.to_ascii_lowercase())
+                .collect(),
         }
     }
 
     pub fn contains(&self, object: &str) -> bool {
-        self.all
-            || self
-                .objects
-                .iter()
-                .any(|o| o.eq_ignore_ascii_case(object))
+        self.all || self.objects.iter().any(|o| o.eq_ignore_ascii_case(object))
     }
 }
 

@@ -90,7 +90,13 @@ pub struct PassCtx<'a> {
 }
 
 impl Client {
-    pub fn new(id: String, org: Arc<Org>, browser: String, identity: String, now: Duration) -> Client {
+    pub fn new(
+        id: String,
+        org: Arc<Org>,
+        browser: String,
+        identity: String,
+        now: Duration,
+    ) -> Client {
         Client {
             id,
             org,
@@ -135,7 +141,9 @@ impl Client {
         let mut items: Vec<(u64, usize, Arc<Change>)> = Vec::new();
         let mut scanned: Vec<u64> = Vec::with_capacity(state.subs.len());
         for (i, sub) in state.subs.iter().enumerate() {
-            let scan = log.scan(sub.cursor, MAX_SCAN, MAX_BATCH, |c| sub.filter.matches(c, &cdc));
+            let scan = log.scan(sub.cursor, MAX_SCAN, MAX_BATCH, |c| {
+                sub.filter.matches(c, &cdc)
+            });
             scanned.push(scan.last);
             items.extend(scan.taken.into_iter().map(|c| (c.seq, i, c)));
         }

@@ -7,7 +7,7 @@ use super::bayeux::{self, Advice, Message};
 use super::channel::Filter;
 use super::client::{Client, Delivery, PassCtx, Picked, Subscription};
 use super::handler::Reply;
-use super::hub::{concurrent_clients, CONNECT_HOLD};
+use super::hub::{concurrent_clients, BATCH_WINDOW, CONNECT_HOLD};
 use super::render::Form;
 use crate::auth::session::Session;
 use crate::faults::hooks::Probe;
@@ -135,7 +135,8 @@ impl Exchange {
         };
         if let Some(types) = &m.supported_types {
             if !types.iter().any(|t| t == bayeux::LONG_POLLING) {
-                let reply = bayeux::failure(m, &bayeux::invalid_connection_type(&types.join(",")), None);
+                let reply =
+                    bayeux::failure(m, &bayeux::invalid_connection_type(&types.join(",")), None);
                 return Outcome::reply(reply);
             }
         }
@@ -152,7 +153,8 @@ impl Exchange {
             _ => {
                 let b = hub.new_browser_id();
                 self.set_cookie(bayeux::BROWSER_COOKIE, &b, true);
-                self.cookies.insert(bayeux::BROWSER_COOKIE.into(), b.clone());
+                self.cookies
+                    .insert(bayeux::BROWSER_COOKIE.into(), b.clone());
                 b
             }
         };
@@ -170,7 +172,10 @@ impl Exchange {
             now,
         )));
         let mut reply = Reply::new();
-        reply.insert("ext".into(), json!({"replay": true, "payload.format": true}));
+        reply.insert(
+            "ext".into(),
+            json!({"replay": true, "payload.format": true}),
+        );
         reply.insert("minimumVersion".into(), json!("1.0"));
         reply.insert("clientId".into(), json!(id));
         reply.insert(
@@ -232,7 +237,11 @@ impl Exchange {
             return Err(unknown());
         }
         match self.cookies.get(bayeux::BROWSER_COOKIE) {
-            None => Err(Outcome::reply(bayeux::failure(m, &bayeux::no_cookie(id), None))),
+            None => Err(Outcome::reply(bayeux::failure(
+                m,
+                &bayeux::no_cookie(id),
+                None,
+            ))),
             Some(b) if *b != client.browser => Err(unknown()),
             Some(_) => Ok(client),
         }
@@ -245,7 +254,8 @@ impl Exchange {
         };
         let now = self.now();
         let org = client.org.clone();
-        let fail = |text: &str| Outcome::reply(with_subscription_of(m, bayeux::failure(m, text, None)));
+        let fail =
+            |text: &str| Outcome::reply(with_subscription_of(m, bayeux::failure(m, text, None)));
         if self.state.streaming.org(&org).exhausted(now) {
             client.replied(now);
             return fail(bayeux::DAILY_LIMIT);
@@ -336,7 +346,11 @@ impl Exchange {
         if let Some(t) = m.connection_type.as_deref() {
             if t != bayeux::LONG_POLLING {
                 client.replied(self.now());
-                return Outcome::reply(bayeux::failure(m, &bayeux::invalid_connection_type(t), None));
+                return Outcome::reply(bayeux::failure(
+                    m,
+                    &bayeux::invalid_connection_type(t),
+                    None,
+                ));
             }
         }
         let hub = &self.state.streaming;
@@ -423,6 +437,9 @@ impl Exchange {
                     // The org's log is gone (the org was replaced): the next pass finds the client gone.
                     if changed.is_err() {
                         hub.remove(&client.id);
+                    } else {
+                        // Let a burst gather into one reply rather than one round trip per event.
+                        tokio::time::sleep_until(deadline.min(tokio::time::Instant::now() + BATCH_WINDOW)).await;
                     }
                 }
                 _ = tokio::time::sleep_until(deadline) => {}

@@ -60,7 +60,11 @@ pub async fn cometd(State(state): State<SimState>, req: Request) -> Response {
         Ok(m) => m,
         Err(e) => {
             let reply = json!([{"successful": false, "error": e.to_string()}]);
-            return answer(StatusCode::BAD_REQUEST, reply.to_string().into_bytes(), vec![]);
+            return answer(
+                StatusCode::BAD_REQUEST,
+                reply.to_string().into_bytes(),
+                vec![],
+            );
         }
     };
     let https = meta
@@ -122,7 +126,8 @@ async fn version_error(req: Request, error: &str) -> Response {
         Value::Array(replies).to_string().into_bytes(),
         vec![],
     );
-    resp.extensions_mut().insert(ErrorCodeTag(error.to_string()));
+    resp.extensions_mut()
+        .insert(ErrorCodeTag(error.to_string()));
     resp
 }
 

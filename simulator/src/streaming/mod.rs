@@ -15,7 +15,8 @@
 //!   come back on every later message.
 //! * `/meta/connect`: the first is answered at once with `advice {interval 0, timeout 110000, reconnect
 //!   retry}`; later ones are held up to 110 s (or the request's own `advice.timeout`) and return as soon
-//!   as events are pending, events first in the answer array. A newer connect of the same client
+//!   as events are pending (after a 5 ms window that lets a burst share one reply), events first in the
+//!   answer array. A newer connect of the same client
 //!   releases the held one. A client silent for 40 s after a reply is forgotten (`403::Unknown client`,
 //!   `advice.reconnect handshake`).
 //! * `/meta/subscribe` with `ext.replay {channel: -1 | -2 | replayId}`: new events only, everything
@@ -63,8 +64,8 @@ mod render;
 
 pub use handler::MAX_REQUEST;
 pub use hub::{
-    concurrent_clients, daily_deliveries, Hub, OrgStreaming, CLIENT_IDLE, CONNECT_HOLD,
-    DELIVERY_WINDOW,
+    concurrent_clients, daily_deliveries, Hub, OrgStreaming, BATCH_WINDOW, CLIENT_IDLE,
+    CONNECT_HOLD, DELIVERY_WINDOW,
 };
 pub use render::data_bytes;
 

@@ -27,8 +27,12 @@ async fn create_update_delete_arrive_with_salesforce_headers_and_payloads() {
             json!({"Name": "Acme", "Phone": "555-0100", "BillingCity": "Paris", "Region__c": "EMEA"}),
         )
         .await;
-    sim.update("Account", &id, json!({"Phone": null, "Name": "Acme SA", "BillingCity": "Lyon"}))
-        .await;
+    sim.update(
+        "Account",
+        &id,
+        json!({"Phone": null, "Name": "Acme SA", "BillingCity": "Lyon"}),
+    )
+    .await;
     sim.delete("Account", &id).await;
 
     let mut events = Vec::new();
@@ -50,10 +54,15 @@ async fn create_update_delete_arrive_with_salesforce_headers_and_payloads() {
             h["changeOrigin"],
             "com/salesforce/api/rest/62.0;client=streaming-test"
         );
-        assert!(is_uuid(h["transactionKey"].as_str().unwrap_or_default()), "{h}");
+        assert!(
+            is_uuid(h["transactionKey"].as_str().unwrap_or_default()),
+            "{h}"
+        );
         assert_eq!(h["sequenceNumber"], 1);
         assert_eq!(h["isTransactionEnd"], true);
-        assert!(h["commitTimestamp"].as_i64().is_some_and(|t| t >= 1_700_000_000_000));
+        assert!(h["commitTimestamp"]
+            .as_i64()
+            .is_some_and(|t| t >= 1_700_000_000_000));
         assert!(h["commitNumber"].as_u64().is_some());
         assert_eq!(h["commitUser"], user_id.as_str());
         assert_eq!(h["diffFields"], json!([]));
@@ -78,7 +87,10 @@ async fn create_update_delete_arrive_with_salesforce_headers_and_payloads() {
     assert_eq!(p["OwnerId"], user_id.as_str());
     assert_eq!(p["CreatedById"], user_id.as_str());
     assert_eq!(p["LastModifiedById"], user_id.as_str());
-    assert!(p["CreatedDate"].as_str().is_some_and(|d| d.ends_with('Z')), "{p}");
+    assert!(
+        p["CreatedDate"].as_str().is_some_and(|d| d.ends_with('Z')),
+        "{p}"
+    );
     for absent in ["Id", "IsDeleted", "SystemModstamp", "BillingCity", "Fax"] {
         assert!(p.get(absent).is_none(), "{absent} in {p}");
     }
@@ -91,10 +103,19 @@ async fn create_update_delete_arrive_with_salesforce_headers_and_payloads() {
     assert_eq!(header(update)["nulledFields"], json!(["Phone"]));
     assert_eq!(
         keys(update),
-        ["BillingAddress", "ChangeEventHeader", "LastModifiedDate", "Name", "Phone"]
+        [
+            "BillingAddress",
+            "ChangeEventHeader",
+            "LastModifiedDate",
+            "Name",
+            "Phone"
+        ]
     );
     assert_eq!(update["data"]["payload"]["Phone"], Value::Null);
-    assert_eq!(update["data"]["payload"]["BillingAddress"], json!({"City": "Lyon"}));
+    assert_eq!(
+        update["data"]["payload"]["BillingAddress"],
+        json!({"City": "Lyon"})
+    );
 
     assert_eq!(header(delete)["changeType"], "DELETE");
     assert_eq!(keys(delete), ["ChangeEventHeader"]);
@@ -107,7 +128,10 @@ async fn object_channels_filter_and_each_subscription_gets_its_copy() {
     let s = c.subscribe("/data/ChangeEvents", None).await;
     assert_eq!(s["successful"], true);
     let contact = sim
-        .create("Contact", json!({"FirstName": "Ada", "LastName": "Lovelace", "MailingCity": "London"}))
+        .create(
+            "Contact",
+            json!({"FirstName": "Ada", "LastName": "Lovelace", "MailingCity": "London"}),
+        )
         .await;
     let account = sim.create("Account", json!({"Name": "Acme"})).await;
     let (events, _) = c.connect().await;
@@ -116,7 +140,10 @@ async fn object_channels_filter_and_each_subscription_gets_its_copy() {
         .map(|e| {
             (
                 e["channel"].as_str().unwrap_or_default().to_string(),
-                header(e)["recordIds"][0].as_str().unwrap_or_default().to_string(),
+                header(e)["recordIds"][0]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string(),
             )
         })
         .collect();
@@ -130,7 +157,10 @@ async fn object_channels_filter_and_each_subscription_gets_its_copy() {
     );
     // Compound name: components nested, the formula `Name` never sent flat.
     let p = &events[0]["data"]["payload"];
-    assert_eq!(p["Name"], json!({"FirstName": "Ada", "LastName": "Lovelace"}));
+    assert_eq!(
+        p["Name"],
+        json!({"FirstName": "Ada", "LastName": "Lovelace"})
+    );
     assert_eq!(p["MailingAddress"], json!({"City": "London"}));
     assert_eq!(header(&events[0])["entityName"], "Contact");
 }
@@ -179,7 +209,9 @@ async fn custom_objects_use_the_double_underscore_channel() {
         data.sync_tables();
     }
     let mut c = Bayeux::ready(&sim, "/data/MyObj__ChangeEvent", None).await;
-    let id = sim.create("MyObj__c", json!({"Name": "one", "Size__c": 2.5})).await;
+    let id = sim
+        .create("MyObj__c", json!({"Name": "one", "Size__c": 2.5}))
+        .await;
     let (events, _) = c.connect().await;
     assert_eq!(events.len(), 1);
     assert_eq!(events[0]["channel"], "/data/MyObj__ChangeEvent");
@@ -193,14 +225,24 @@ async fn replay_all_retained_or_after_a_given_id() {
     let sim = Sim::new();
     let mut ids = Vec::new();
     for n in 0..3 {
-        ids.push(sim.create("Account", json!({"Name": format!("A{n}")})).await);
+        ids.push(
+            sim.create("Account", json!({"Name": format!("A{n}")}))
+                .await,
+        );
     }
     let mut all = sim.client();
     all.handshake().await;
     all.subscribe("/data/ChangeEvents", Some(json!(-2))).await;
     let (events, _) = all.connect().await;
     let got: Vec<&Value> = events.iter().map(|e| &header(e)["recordIds"][0]).collect();
-    assert_eq!(got, ids.iter().map(|i| json!(i)).collect::<Vec<_>>().iter().collect::<Vec<_>>());
+    assert_eq!(
+        got,
+        ids.iter()
+            .map(|i| json!(i))
+            .collect::<Vec<_>>()
+            .iter()
+            .collect::<Vec<_>>()
+    );
     let first = replay_id(&events[0]);
 
     let mut after = sim.client();
@@ -216,7 +258,9 @@ async fn replay_all_retained_or_after_a_given_id() {
 
     let mut new_only = sim.client();
     new_only.handshake().await;
-    new_only.subscribe("/data/ChangeEvents", Some(json!(-1))).await;
+    new_only
+        .subscribe("/data/ChangeEvents", Some(json!(-1)))
+        .await;
     let (events, _) = new_only.connect().await;
     assert!(events.is_empty());
 }
@@ -235,7 +279,10 @@ async fn platform_events_are_delivered_with_their_uuid() {
         .await;
     assert_eq!(a.status, StatusCode::CREATED);
     assert_eq!(a.body["errors"][0]["statusCode"], "OPERATION_ENQUEUED");
-    let uuid = a.body["errors"][0]["message"].as_str().expect("uuid").to_string();
+    let uuid = a.body["errors"][0]["message"]
+        .as_str()
+        .expect("uuid")
+        .to_string();
     let (events, _) = c.connect().await;
     assert_eq!(events.len(), 1);
     let e = &events[0];
@@ -254,8 +301,10 @@ async fn platform_events_are_delivered_with_their_uuid() {
     // Not a record change: nothing on the CDC channel.
     let id = cdc.id();
     let a = cdc
-        .post(json!([{"channel": "/meta/connect", "clientId": cdc.client_id,
-                      "connectionType": "long-polling", "id": id, "advice": {"timeout": 0}}]))
+        .post(
+            json!([{"channel": "/meta/connect", "clientId": cdc.client_id,
+                      "connectionType": "long-polling", "id": id, "advice": {"timeout": 0}}]),
+        )
         .await;
     assert_eq!(split(a.body).0.len(), 0);
 }
@@ -315,20 +364,32 @@ async fn the_delivery_allocation_caps_deliveries_across_clients() {
     );
     let mut c = Bayeux::ready(&sim, "/data/ChangeEvents", None).await;
     for n in 0..5 {
-        sim.create("Account", json!({"Name": format!("N{n}")})).await;
+        sim.create("Account", json!({"Name": format!("N{n}")}))
+            .await;
     }
     let (events, r) = c.connect().await;
     assert_eq!(events.len(), 3);
     assert_eq!(r["successful"], true);
     let (events, r) = c.connect().await;
     assert!(events.is_empty());
-    assert_eq!(r["error"], "403::Organization total events daily limit exceeded");
+    assert_eq!(
+        r["error"],
+        "403::Organization total events daily limit exceeded"
+    );
     assert_eq!(r["advice"]["reconnect"], "none");
     let mut other = sim.client();
     other.handshake().await;
     let s = other.subscribe("/data/ChangeEvents", Some(json!(-2))).await;
-    assert_eq!(s["error"], "403::Organization total events daily limit exceeded");
-    assert_eq!(sim.state.streaming.delivery_usage(&org, sim.state.clock.elapsed()), (3, 3));
+    assert_eq!(
+        s["error"],
+        "403::Organization total events daily limit exceeded"
+    );
+    assert_eq!(
+        sim.state
+            .streaming
+            .delivery_usage(&org, sim.state.clock.elapsed()),
+        (3, 3)
+    );
 }
 
 #[tokio::test]
@@ -345,13 +406,22 @@ async fn admin_changes_keep_the_scorers_view() {
         .await;
     assert_eq!(a.status, StatusCode::OK);
     let list = a.body.as_array().cloned().unwrap_or_default();
-    let mine: Vec<&Value> = list.iter().filter(|c| c["record_id"] == id.as_str()).collect();
+    let mine: Vec<&Value> = list
+        .iter()
+        .filter(|c| c["record_id"] == id.as_str())
+        .collect();
     assert_eq!(mine.len(), 2);
     let upd = mine[1];
     assert_eq!(upd["object"], "Account");
     assert_eq!(upd["change_type"], "UPDATE");
-    assert_eq!(upd["client"], "admin@sfchaos.test|sfchaos-client|streaming-test");
-    assert_eq!(upd["origin"], "com/salesforce/api/rest/62.0;client=streaming-test");
+    assert_eq!(
+        upd["client"],
+        "admin@sfchaos.test|sfchaos-client|streaming-test"
+    );
+    assert_eq!(
+        upd["origin"],
+        "com/salesforce/api/rest/62.0;client=streaming-test"
+    );
     assert_eq!(upd["changed_fields"], json!(["Phone", "LastModifiedDate"]));
     assert_eq!(upd["fields"]["Phone"], "1");
     assert!(upd["commit_ms"].as_i64().is_some());
@@ -388,7 +458,9 @@ async fn a_huge_transaction_overflows_into_one_gap_event_per_object() {
     let last = org.changes.last_seq();
     let mut c = sim.client();
     c.handshake().await;
-    let s = c.subscribe("/data/AccountChangeEvent", Some(json!(last - 5))).await;
+    let s = c
+        .subscribe("/data/AccountChangeEvent", Some(json!(last - 5)))
+        .await;
     assert_eq!(s["successful"], true, "{s}");
     // The first connect is answered at once, with what is pending.
     let (events, _) = c.connect().await;
@@ -397,10 +469,23 @@ async fn a_huge_transaction_overflows_into_one_gap_event_per_object() {
         .map(|e| header(e)["changeType"].as_str().unwrap_or_default())
         .collect();
     assert_eq!(kinds, ["CREATE", "CREATE", "GAP_OVERFLOW"]);
-    let seqs: Vec<&Value> = events.iter().map(|e| &header(e)["sequenceNumber"]).collect();
-    assert_eq!(seqs, [&json!(OVERFLOW_LIMIT - 1), &json!(OVERFLOW_LIMIT), &json!(OVERFLOW_LIMIT + 1)]);
+    let seqs: Vec<&Value> = events
+        .iter()
+        .map(|e| &header(e)["sequenceNumber"])
+        .collect();
+    assert_eq!(
+        seqs,
+        [
+            &json!(OVERFLOW_LIMIT - 1),
+            &json!(OVERFLOW_LIMIT),
+            &json!(OVERFLOW_LIMIT + 1)
+        ]
+    );
     let overflow = &events[2];
     assert_eq!(header(overflow)["entityName"], "Account");
     assert_eq!(header(overflow)["recordIds"], json!([]));
-    assert_eq!(overflow["data"]["payload"].as_object().map(|m| m.len()), Some(1));
+    assert_eq!(
+        overflow["data"]["payload"].as_object().map(|m| m.len()),
+        Some(1)
+    );
 }

@@ -13,6 +13,9 @@ use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+/// One probe the engine saw: (path, object, client).
+type ProbeRecord = (String, Option<String>, Option<String>);
+
 /// Decides like the engine would for rules armed by the test.
 #[derive(Debug, Default)]
 pub struct TestFaults {
@@ -23,7 +26,7 @@ pub struct TestFaults {
     pub drop_object: Mutex<Option<String>>,
     pub drops: AtomicU32,
     /// (path, object, client) of every probe.
-    pub probes: Mutex<Vec<(String, Option<String>, Option<String>)>>,
+    pub probes: Mutex<Vec<ProbeRecord>>,
 }
 
 impl ItemFaults for TestFaults {
@@ -68,7 +71,12 @@ fn sim_with_faults() -> (Sim, Arc<TestFaults>) {
 fn record_ids(events: &[Value]) -> Vec<String> {
     events
         .iter()
-        .map(|e| header(e)["recordIds"][0].as_str().unwrap_or_default().to_string())
+        .map(|e| {
+            header(e)["recordIds"][0]
+                .as_str()
+                .unwrap_or_default()
+                .to_string()
+        })
         .collect()
 }
 
@@ -88,10 +96,16 @@ async fn a_forced_rehandshake_resumes_from_the_last_replay_id_without_loss_or_du
     assert_eq!(r["advice"]["reconnect"], "handshake");
     // Written while the client is away.
     for n in 2..=4 {
-        created.push(sim.create("Account", json!({"Name": format!("A{n}")})).await);
+        created.push(
+            sim.create("Account", json!({"Name": format!("A{n}")}))
+                .await,
+        );
     }
     let (_, r) = c.connect().await;
-    assert_eq!(r["error"], "403::Unknown client", "the old clientId stays gone");
+    assert_eq!(
+        r["error"], "403::Unknown client",
+        "the old clientId stays gone"
+    );
     c.handshake().await;
     let s = c.subscribe("/data/ChangeEvents", Some(json!(last))).await;
     assert_eq!(s["successful"], true, "{s}");
@@ -101,7 +115,11 @@ async fn a_forced_rehandshake_resumes_from_the_last_replay_id_without_loss_or_du
         assert_eq!(r["successful"], true, "{r}");
         received.append(&mut e);
     }
-    assert_eq!(record_ids(&received), created, "nothing lost, nothing twice, in order");
+    assert_eq!(
+        record_ids(&received),
+        created,
+        "nothing lost, nothing twice, in order"
+    );
     let connect_probes: Vec<_> = engine
         .probes
         .lock()
@@ -151,8 +169,16 @@ async fn a_dropped_change_arrives_as_a_gap_event_for_every_subscriber() {
     assert_eq!(
         event_probes,
         [
-            ("/data/AccountChangeEvent".to_string(), Some("Account".to_string()), None),
-            ("/data/AccountChangeEvent".to_string(), Some("Account".to_string()), None),
+            (
+                "/data/AccountChangeEvent".to_string(),
+                Some("Account".to_string()),
+                None
+            ),
+            (
+                "/data/AccountChangeEvent".to_string(),
+                Some("Account".to_string()),
+                None
+            ),
         ]
     );
     let org = sim.state.default_org();
@@ -205,7 +231,10 @@ async fn an_exhausted_allocation_fault_fails_connects_until_it_ends() {
     engine.exhaust.store(true, Ordering::SeqCst);
     let (events, r) = c.connect().await;
     assert!(events.is_empty());
-    assert_eq!(r["error"], "403::Organization total events daily limit exceeded");
+    assert_eq!(
+        r["error"],
+        "403::Organization total events daily limit exceeded"
+    );
     assert_eq!(r["advice"]["reconnect"], "none");
     engine.exhaust.store(false, Ordering::SeqCst);
     // A client that starts over and replays everything gets the pending change.
@@ -221,7 +250,11 @@ async fn an_exhausted_allocation_fault_fails_connects_until_it_ends() {
         .journal
         .recent(0, 1000)
         .iter()
-        .filter(|e| e.fault.as_ref().is_some_and(|f| f.action == "exhaust-allocation"))
+        .filter(|e| {
+            e.fault
+                .as_ref()
+                .is_some_and(|f| f.action == "exhaust-allocation")
+        })
         .count();
     assert_eq!(tagged, 1);
 }

@@ -30,7 +30,10 @@ async fn handshake_reply_matches_salesforce_and_sets_cookies() {
     assert_eq!(r["supportedConnectionTypes"], json!(["long-polling"]));
     assert_eq!(r["clientId"].as_str().map(str::len), Some(26));
     let names: Vec<&str> = c.cookies.iter().map(|(k, _)| k.as_str()).collect();
-    assert!(names.contains(&"BAYEUX_BROWSER") && names.contains(&"sfdc-stream"), "{names:?}");
+    assert!(
+        names.contains(&"BAYEUX_BROWSER") && names.contains(&"sfdc-stream"),
+        "{names:?}"
+    );
     // Plain HTTP: no Secure flag, or the client would never send the cookie back.
     for v in a.headers.get_all(header::SET_COOKIE) {
         assert!(!v.to_str().unwrap_or_default().contains("Secure"));
@@ -95,7 +98,10 @@ async fn first_connect_is_immediate_with_advice_and_later_ones_wait_for_events()
         .expect("connect returns once an event is pending")
         .expect("task");
     assert_eq!(reply["successful"], true);
-    assert!(reply.get("advice").is_none(), "advice only on the first connect");
+    assert!(
+        reply.get("advice").is_none(),
+        "advice only on the first connect"
+    );
     assert_eq!(events.len(), 1);
     assert_eq!(events[0]["channel"], "/data/ChangeEvents");
     assert_eq!(header(&events[0])["recordIds"], json!([id]));
@@ -167,7 +173,10 @@ async fn unknown_clients_are_told_to_handshake() {
     let (_, r) = c.connect().await;
     assert_eq!(r["successful"], false);
     assert_eq!(r["error"], "403::Unknown client");
-    assert_eq!(r["advice"], json!({"interval": 0, "reconnect": "handshake"}));
+    assert_eq!(
+        r["advice"],
+        json!({"interval": 0, "reconnect": "handshake"})
+    );
     let s = c.subscribe("/data/ChangeEvents", None).await;
     assert_eq!(s["error"], "403::Unknown client");
     assert_eq!(s["subscription"], "/data/ChangeEvents");
@@ -203,7 +212,13 @@ async fn the_browser_cookie_is_required_after_the_handshake() {
     );
     c.cookies = saved
         .into_iter()
-        .map(|(k, v)| if k == "BAYEUX_BROWSER" { (k, "someone-else".into()) } else { (k, v) })
+        .map(|(k, v)| {
+            if k == "BAYEUX_BROWSER" {
+                (k, "someone-else".into())
+            } else {
+                (k, v)
+            }
+        })
         .collect();
     let (_, r) = c.connect().await;
     assert_eq!(r["error"], "403::Unknown client");
@@ -231,7 +246,11 @@ async fn subscribe_errors_carry_salesforce_texts() {
         assert_eq!(r["error"], error, "{channel}");
         assert_eq!(r["subscription"], channel);
     }
-    for ok in ["/data/ChangeEvents", "/data/AccountChangeEvent", "/event/Order_Event__e"] {
+    for ok in [
+        "/data/ChangeEvents",
+        "/data/AccountChangeEvent",
+        "/event/Order_Event__e",
+    ] {
         let r = c.subscribe(ok, Some(json!(-2))).await;
         assert_eq!(r["successful"], true, "{ok}: {r}");
     }
@@ -292,7 +311,9 @@ async fn requests_are_checked_before_any_message() {
     assert_eq!(a.body[0]["successful"], false);
 
     // Clients that post each message type to its own path.
-    let a = sim.cometd(&format!("{CD}/handshake"), hs, Some(&sim.token), None).await;
+    let a = sim
+        .cometd(&format!("{CD}/handshake"), hs, Some(&sim.token), None)
+        .await;
     assert_eq!(a.body[0]["successful"], true);
 }
 
@@ -339,7 +360,12 @@ async fn every_exchange_is_journaled_as_streaming() {
         .collect();
     assert_eq!(
         routes,
-        ["streaming.handshake", "streaming.subscribe", "streaming.connect", "streaming.connect"]
+        [
+            "streaming.handshake",
+            "streaming.subscribe",
+            "streaming.connect",
+            "streaming.connect"
+        ]
     );
     let sub = entries
         .iter()
@@ -347,6 +373,10 @@ async fn every_exchange_is_journaled_as_streaming() {
         .expect("subscribe entry");
     assert_eq!(sub.object.as_deref(), Some("/data/ChangeEvents"));
     assert_eq!(sub.user.as_deref(), Some("admin@sfchaos.test"));
-    let last = entries.iter().rev().find(|e| e.route == "streaming.connect").expect("connect");
+    let last = entries
+        .iter()
+        .rev()
+        .find(|e| e.route == "streaming.connect")
+        .expect("connect");
     assert_eq!(last.rows, Some(1));
 }

@@ -95,13 +95,22 @@ impl Sim {
         let a = self
             .rest(Method::POST, &format!("/sobjects/{object}"), Some(fields))
             .await;
-        assert_eq!(a.status, StatusCode::CREATED, "create {object}: {:?}", a.body);
+        assert_eq!(
+            a.status,
+            StatusCode::CREATED,
+            "create {object}: {:?}",
+            a.body
+        );
         a.body["id"].as_str().expect("id").to_string()
     }
 
     pub async fn update(&self, object: &str, id: &str, fields: Value) {
         let a = self
-            .rest(Method::PATCH, &format!("/sobjects/{object}/{id}"), Some(fields))
+            .rest(
+                Method::PATCH,
+                &format!("/sobjects/{object}/{id}"),
+                Some(fields),
+            )
             .await;
         assert_eq!(a.status, StatusCode::NO_CONTENT, "update: {:?}", a.body);
     }
@@ -114,7 +123,13 @@ impl Sim {
     }
 
     /// A raw CometD POST.
-    pub async fn cometd(&self, path: &str, body: &str, token: Option<&str>, cookie: Option<&str>) -> Answer {
+    pub async fn cometd(
+        &self,
+        path: &str,
+        body: &str,
+        token: Option<&str>,
+        cookie: Option<&str>,
+    ) -> Answer {
         let mut b = Request::builder()
             .method(Method::POST)
             .uri(path)
@@ -167,7 +182,12 @@ impl Bayeux {
         let cookie = self.cookie_header();
         let a = self
             .sim
-            .cometd(CD, &messages.to_string(), Some(&self.sim.token.clone()), cookie.as_deref())
+            .cometd(
+                CD,
+                &messages.to_string(),
+                Some(&self.sim.token.clone()),
+                cookie.as_deref(),
+            )
             .await;
         for v in a.headers.get_all(header::SET_COOKIE) {
             let text = v.to_str().unwrap_or_default();
@@ -207,8 +227,10 @@ impl Bayeux {
     pub async fn connect(&mut self) -> (Vec<Value>, Value) {
         let id = self.id();
         let a = self
-            .post(json!([{"channel": "/meta/connect", "clientId": self.client_id,
-                          "connectionType": "long-polling", "id": id}]))
+            .post(
+                json!([{"channel": "/meta/connect", "clientId": self.client_id,
+                          "connectionType": "long-polling", "id": id}]),
+            )
             .await;
         split(a.body)
     }
@@ -232,7 +254,10 @@ pub fn split(body: Value) -> (Vec<Value>, Value) {
     let mut events = Vec::new();
     let mut reply = Value::Null;
     for m in all {
-        if m["channel"].as_str().is_some_and(|c| c.starts_with("/meta/")) {
+        if m["channel"]
+            .as_str()
+            .is_some_and(|c| c.starts_with("/meta/"))
+        {
             reply = m;
         } else {
             events.push(m);

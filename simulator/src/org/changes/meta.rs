@@ -63,7 +63,13 @@ const ADDRESS_PARTS: &[&str] = &[
     "GeocodeAccuracy",
 ];
 const ADDRESS_PREFIXES: &[&str] = &["Billing", "Shipping", "Mailing", "Other", ""];
-const NAME_PARTS: &[&str] = &["Salutation", "FirstName", "MiddleName", "LastName", "Suffix"];
+const NAME_PARTS: &[&str] = &[
+    "Salutation",
+    "FirstName",
+    "MiddleName",
+    "LastName",
+    "Suffix",
+];
 
 impl ObjMeta {
     pub fn build(o: &ObjectDef, org_num: u16) -> ObjMeta {
@@ -257,7 +263,11 @@ mod tests {
         );
         assert_eq!(role("Email"), Some(Role::Plain));
         let lead = ObjMeta::build(&standard::lead(), 1);
-        let city = lead.fields.iter().find(|f| &*f.name == "City").map(|f| &f.role);
+        let city = lead
+            .fields
+            .iter()
+            .find(|f| &*f.name == "City")
+            .map(|f| &f.role);
         assert_eq!(
             city,
             Some(&Role::Component {

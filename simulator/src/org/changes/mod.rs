@@ -344,7 +344,9 @@ impl Change {
             }
         }
         for (f, v) in self.values() {
-            let Some(fm) = self.meta.field(f) else { continue };
+            let Some(fm) = self.meta.field(f) else {
+                continue;
+            };
             m.insert(fm.name.to_string(), self.payload_value(fm, &v));
         }
         if self.change_type == ChangeType::Update {
