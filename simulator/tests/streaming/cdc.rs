@@ -489,3 +489,51 @@ async fn a_huge_transaction_overflows_into_one_gap_event_per_object() {
         Some(1)
     );
 }
+
+#[tokio::test]
+async fn events_held_back_by_the_allocation_stay_pending_per_subscription() {
+    let sim = Sim::new();
+    let org = sim.state.default_org();
+    let window = simulator::streaming::DELIVERY_WINDOW;
+    let now = sim.state.clock.elapsed();
+    sim.state
+        .streaming
+        .configure_deliveries(&org, now, 3, window, Some(0));
+    let mut c = Bayeux::ready(&sim, "/data/ChangeEvents", None).await;
+    c.subscribe("/data/AccountChangeEvent", None).await;
+    let a = sim.create("Account", json!({"Name": "A"})).await;
+    let b = sim.create("Account", json!({"Name": "B"})).await;
+    let (events, _) = c.connect().await;
+    let got: Vec<(String, String)> = events
+        .iter()
+        .map(|e| {
+            (
+                e["channel"].as_str().unwrap_or_default().to_string(),
+                header(e)["recordIds"][0]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("/data/ChangeEvents".to_string(), a.clone()),
+            ("/data/AccountChangeEvent".to_string(), a),
+            ("/data/ChangeEvents".to_string(), b.clone()),
+        ]
+    );
+    // More allocation (the window rolled, or the org bought the add-on): the held-back one comes next.
+    sim.state.streaming.configure_deliveries(
+        &org,
+        sim.state.clock.elapsed(),
+        10,
+        window,
+        Some(3),
+    );
+    let (events, _) = c.connect().await;
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0]["channel"], "/data/AccountChangeEvent");
+    assert_eq!(header(&events[0])["recordIds"], json!([b]));
+}
