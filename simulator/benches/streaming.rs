@@ -230,11 +230,13 @@ async fn run_load(name: &str, rate: u64, opts: &Options) {
     let mut lost = 0usize;
     let mut dups = 0usize;
     let mut rehandshakes = 0u64;
+    let mut connects = 0u64;
     for h in handles {
         let s = h.await.expect("subscriber");
         lost += total - s.received;
         dups += s.duplicates;
         rehandshakes += s.handshakes - 1;
+        connects += s.connects;
         hist.merge(&s.hist);
     }
     let cpu = cpu_seconds() - cpu_start;
@@ -242,7 +244,8 @@ async fn run_load(name: &str, rate: u64, opts: &Options) {
     let published = total - failures.load(Ordering::Relaxed);
     println!(
         "{name}: kind={:?} subscribers={} target={rate}/s for {}s | published {published}/{total} in {pub_secs:.1}s \
-         ({:.0}/s, {} failed) | deliveries {} lost {lost} duplicated {dups} rehandshakes {rehandshakes} | \
+         ({:.0}/s, {} failed) | deliveries {} in {connects} connects ({:.1} per reply) lost {lost} \
+         duplicated {dups} rehandshakes {rehandshakes} | \
          latency send→delivered p50 {:.1} ms p99 {:.1} ms p99.9 {:.1} ms max {:.1} ms | \
          process CPU {cpu:.1} s over {wall:.1} s ({:.2} cores), {:.0} µs per published event \
          (REST write, server and client, plus its deliveries), load average {}",
@@ -252,6 +255,7 @@ async fn run_load(name: &str, rate: u64, opts: &Options) {
         published as f64 / pub_secs,
         failures.load(Ordering::Relaxed),
         hist.count,
+        hist.count as f64 / connects.max(1) as f64,
         hist.quantile(0.50) as f64 / 1000.0,
         hist.quantile(0.99) as f64 / 1000.0,
         hist.quantile(0.999) as f64 / 1000.0,
@@ -302,6 +306,7 @@ struct Subscriber {
     received: usize,
     duplicates: usize,
     handshakes: u64,
+    connects: u64,
     hist: Hist,
     quiet_since: Instant,
 }
@@ -360,6 +365,7 @@ impl Subscriber {
             received: 0,
             duplicates: 0,
             handshakes: 0,
+            connects: 0,
             hist: Hist::default(),
             quiet_since: Instant::now(),
         }
@@ -428,6 +434,7 @@ impl Subscriber {
 
     /// One connect; returns the sequence numbers of the benchmark events it delivered (new ones only).
     async fn connect(&mut self) -> Vec<usize> {
+        self.connects += 1;
         let id = self.id();
         let body = format!(
             r#"[{{"channel":"/meta/connect","clientId":"{}","connectionType":"long-polling","id":"{id}"}}]"#,
