@@ -16,9 +16,12 @@
 //! * `/meta/connect`: the first is answered at once with `advice {interval 0, timeout 110000, reconnect
 //!   retry}`; later ones are held up to 110 s (or the request's own `advice.timeout`) and return as soon
 //!   as events are pending (after a 5 ms window that lets a burst share one reply), events first in the
-//!   answer array. A newer connect of the same client
-//!   releases the held one. A client silent for 40 s after a reply is forgotten (`403::Unknown client`,
-//!   `advice.reconnect handshake`).
+//!   answer array. A newer connect of the same client releases the held one. A client silent for 40 s
+//!   after a reply is forgotten (`403::Unknown client`, `advice.reconnect handshake`).
+//! * Requests: a JSON array of messages (or one message, or a form `message=` field), at most 32,768
+//!   bytes (413 beyond); the version is mandatory (400 with Salesforce's text). faye posts every
+//!   message to the endpoint itself; sub-paths (`/cometd/62.0/connect`) are accepted for clients that
+//!   append the message type.
 //! * `/meta/subscribe` with `ext.replay {channel: -1 | -2 | replayId}`: new events only, everything
 //!   retained, or events after an id still retained (otherwise the invalid-replayId error). Replay ids
 //!   are the log's sequence numbers: increasing, and non-contiguous per channel.
