@@ -283,14 +283,13 @@ impl Org {
             .collect()
     }
 
-    /// Publish committed changes as one transaction (CDC `transactionKey`).
+    /// Publish committed changes as one transaction (one CDC `transactionKey` and `commitNumber`).
     pub fn publish(&self, changes: Vec<Change>) -> Vec<Arc<Change>> {
         if changes.is_empty() {
             return vec![];
         }
         let n = self.txn_counter.fetch_add(1, Ordering::Relaxed);
-        let key = transaction_key(self.num, n);
-        self.changes.publish(changes, &key)
+        self.changes.publish(changes, n)
     }
 
     /// Whether CDC is enabled for an object.
@@ -301,19 +300,4 @@ impl Org {
             .iter()
             .any(|o| o.eq_ignore_ascii_case(object) || o == "*")
     }
-}
-
-/// A deterministic UUID-shaped transaction key.
-fn transaction_key(org: u16, n: u64) -> String {
-    use sha2::Digest;
-    let d = sha2::Sha256::digest(format!("txn:{org}:{n}").as_bytes());
-    let h = hex::encode(&d[..16]);
-    format!(
-        "{}-{}-4{}-a{}-{}",
-        &h[0..8],
-        &h[8..12],
-        &h[13..16],
-        &h[17..20],
-        &h[20..32]
-    )
 }

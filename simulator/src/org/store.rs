@@ -6,7 +6,7 @@
 //! chunks roll back) and the list of [`Change`]s that become Change Data Capture events and record
 //! history once the transaction commits.
 
-use super::changes::{Change, ChangeType};
+use super::changes::{Change, ChangeCache, ChangeType};
 use super::ids::RecordId;
 use super::schema::{FieldType, ObjectDef, Schema};
 use super::value::Value;
@@ -153,6 +153,8 @@ pub struct OrgData {
     pub schema: Schema,
     pub tables: Vec<Table>,
     pub org_num: u16,
+    /// Object snapshots and writer identities shared by the changes this data produces.
+    pub change_cache: ChangeCache,
     next_num: u64,
     auto_number: u64,
 }
@@ -170,6 +172,7 @@ impl OrgData {
             schema,
             tables,
             org_num,
+            change_cache: ChangeCache::default(),
             next_num: 1,
             auto_number: 1,
         }

@@ -6,7 +6,7 @@
 
 use super::ctx::Ctx;
 use crate::error::{ApiError, ApiResult};
-use crate::org::changes::{Change, ChangeType};
+use crate::org::changes::Change;
 use crate::org::ids::RecordId;
 use crate::org::locks::{unable_to_lock, LockGuard, RowKey};
 use crate::org::schema::FieldType;
@@ -365,67 +365,32 @@ pub fn live_row(data: &OrgData, obj: usize, num: u64) -> ApiResult<()> {
 }
 
 /// Publish a platform event (`POST /sobjects/Name__e`): validated like a create, delivered on
-/// `/event/Name__e`, never stored as a record. Returns the publish result body.
+/// `/event/Name__e` (see [`crate::streaming`]), never stored as a record. Returns the publish result body,
+/// whose OPERATION_ENQUEUED message is the event's `EventUuid`.
 pub fn publish_event(
     ctx: &Ctx,
     obj: usize,
     body: &Map<String, Json>,
     writer: &Writer,
 ) -> ApiResult<Json> {
-    let (name, mut fields) = {
+    let change = {
         let data = ctx.org.data.read();
-        let o = &data.schema.objects[obj];
         let values = prepare(&data, obj, body, WriteOp::Create, None)?;
-        let mut m = Map::new();
-        for (fi, v) in values {
-            m.insert(o.fields[fi].name.clone(), v.to_json());
-        }
-        (o.name.clone(), m)
-    };
-    let now = ctx.now_ms();
-    fields.insert(
-        "CreatedDate".into(),
-        Json::String(crate::org::value::format_datetime_z(now)),
-    );
-    fields.insert(
-        "CreatedById".into(),
-        Json::String(ctx.org.data.read().user_id(writer.user)),
-    );
-    let change = Change {
-        seq: 0,
-        object: name,
-        record_id: String::new(),
-        change_type: ChangeType::Create,
-        commit_ms: now,
-        commit_user: ctx.org.data.read().user_id(writer.user),
-        origin: writer.origin.clone(),
-        client: writer.client.clone(),
-        transaction_key: String::new(),
-        sequence_number: 1,
-        changed_fields: vec![],
-        nulled_fields: vec![],
-        fields,
+        Change::event(&data, obj, &values, ctx.now_ms(), writer)
     };
     let published = ctx.org.publish(vec![change]);
-    let seq = published.first().map(|c| c.seq).unwrap_or(0);
-    let id = RecordId::new("e00", ctx.org.num, seq).to18();
+    let Some(event) = published.first() else {
+        return Err(ApiError::Internal("the event was not published".into()));
+    };
+    let id = RecordId::new("e00", ctx.org.num, event.seq).to18();
     Ok(json!({
         "id": id,
         "success": true,
-        "errors": [{"statusCode": "OPERATION_ENQUEUED", "message": event_uuid(ctx.org.num, seq), "fields": []}]
+        "errors": [{"statusCode": "OPERATION_ENQUEUED", "message": event.event_uuid(), "fields": []}]
     }))
 }
 
 /// A deterministic UUID for a published event.
 pub fn event_uuid(org: u16, seq: u64) -> String {
-    use sha2::Digest;
-    let h = hex::encode(&sha2::Sha256::digest(format!("event:{org}:{seq}").as_bytes())[..16]);
-    format!(
-        "{}-{}-4{}-8{}-{}",
-        &h[0..8],
-        &h[8..12],
-        &h[13..16],
-        &h[17..20],
-        &h[20..32]
-    )
+    crate::org::changes::event_uuid(org, seq)
 }
