@@ -85,6 +85,8 @@ pub struct Shared {
     pub shutdown: CancellationToken,
     /// Fault decisions taken inside handlers (item failures, bulk slowdowns, lock holds, streaming).
     pub faults: crate::faults::hooks::Faults,
+    /// Bulk API 2.0 jobs of every org, and the tasks processing them.
+    pub bulk: crate::bulk2::Jobs,
 }
 
 impl std::ops::Deref for SimState {
@@ -105,6 +107,15 @@ impl std::fmt::Debug for SimState {
 impl SimState {
     /// Build the simulator with its default org (users, schema; no records).
     pub fn new(config: SimConfig) -> std::io::Result<SimState> {
+        SimState::with_faults(config, crate::faults::hooks::Faults::default())
+    }
+
+    /// [`SimState::new`] with in-handler fault decisions taken by `faults` (tests install their own
+    /// [`crate::faults::hooks::ItemFaults`] this way).
+    pub fn with_faults(
+        config: SimConfig,
+        faults: crate::faults::hooks::Faults,
+    ) -> std::io::Result<SimState> {
         let clock = match config.epoch_ms {
             Some(ms) => SimClock::new(ms),
             None => SimClock::wall(),
@@ -130,7 +141,8 @@ impl SimState {
             orgs: RwLock::new(vec![org]),
             apps: RwLock::new(apps),
             shutdown: CancellationToken::new(),
-            faults: crate::faults::hooks::Faults::default(),
+            faults,
+            bulk: crate::bulk2::Jobs::default(),
         })))
     }
 
