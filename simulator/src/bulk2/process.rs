@@ -16,7 +16,7 @@
 //! upload, key = its `Id` or external id).
 
 use super::ingest::{IngestJob, Outcome};
-use super::job::JobState;
+use super::job::{JobState, Operation};
 use super::rows::{self, Columns, RowInput};
 use super::upload::Upload;
 use crate::error::ApiError;
@@ -165,11 +165,14 @@ async fn chunk(
     }
     let org = &job.org;
     let op = job.operation;
-    let inputs: Vec<Result<RowInput, ApiError>> = upload
+    let mut inputs: Vec<Result<RowInput, ApiError>> = upload
         .records(&job.dialect(), range.clone())
         .iter()
         .map(|r| rows::parse_row(cols, op, r))
         .collect();
+    if op == Operation::Upsert {
+        rows::fail_duplicate_keys(&mut inputs);
+    }
     let contention = org.config.read().contention.clone();
     let _slot = org.capacity.acquire().await;
     let mut attempt = 0;

@@ -134,6 +134,32 @@ pub fn parse_row(
     Ok(RowInput { map, key })
 }
 
+/// Upsert keys named more than once in one transaction fail on every occurrence, as Salesforce
+/// answers `DUPLICATE_EXTERNAL_ID` for them (keys match case-insensitively).
+pub fn fail_duplicate_keys(inputs: &mut [Result<RowInput, ApiError>]) {
+    let mut counts: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    for k in inputs.iter().flatten().filter_map(|r| r.key.as_deref()) {
+        *counts.entry(k.to_lowercase()).or_default() += 1;
+    }
+    for input in inputs.iter_mut() {
+        let dup = match input {
+            Ok(r) => r
+                .key
+                .as_deref()
+                .filter(|k| counts.get(&k.to_lowercase()).copied().unwrap_or(0) > 1)
+                .map(str::to_string),
+            Err(_) => None,
+        };
+        if let Some(k) = dup {
+            *input = Err(ApiError::custom(
+                400,
+                "DUPLICATE_EXTERNAL_ID",
+                &format!("Duplicate external id specified: {k}"),
+            ));
+        }
+    }
+}
+
 /// The record a row updates or deletes, if it exists now.
 fn existing(
     data: &OrgData,
