@@ -118,9 +118,11 @@ pub fn parse_row(
     }
     let mut map = Map::new();
     for (name, v) in cols.names.iter().zip(rec.iter()) {
-        if !v.is_empty() {
-            map.insert(name.clone(), Json::String(v.to_string()));
+        // An `Id` column that names no record (clients write null ids as `#N/A`) is no field write.
+        if v.is_empty() || (v == "#N/A" && name.eq_ignore_ascii_case("Id")) {
+            continue;
         }
+        map.insert(name.clone(), Json::String(v.to_string()));
     }
     let col = match op {
         Operation::Upsert => cols.ext_col,
