@@ -16,10 +16,16 @@ fn accounts_by_key(sim: &TestSim, prefix: &str) -> HashMap<String, usize> {
     let org = sim.running.state.default_org();
     let data = org.data.read();
     let obj = data.schema.object_index("Account").expect("Account");
-    let fi = data.schema.objects[obj].field_index("External_Id__c").expect("field");
+    let fi = data.schema.objects[obj]
+        .field_index("External_Id__c")
+        .expect("field");
     let mut out = HashMap::new();
     for row in data.tables[obj].rows.values().filter(|r| !r.deleted) {
-        if let Some(k) = data.value(obj, row, fi).as_str().filter(|k| k.starts_with(prefix)) {
+        if let Some(k) = data
+            .value(obj, row, fi)
+            .as_str()
+            .filter(|k| k.starts_with(prefix))
+        {
             *out.entry(k.to_string()).or_insert(0) += 1;
         }
     }
@@ -31,17 +37,31 @@ async fn simple_salesforce_bulk2_insert_and_upsert_with_invalid_rows() {
     require_python_client();
     let sim = TestSim::start().await;
     let env = sim.client_env(&sim.https_url());
-    let run = run_script("python3", &root().join("tests/clients/python/test_bulk2.py"), &env, LIMIT).await;
+    let run = run_script(
+        "python3",
+        &root().join("tests/clients/python/test_bulk2.py"),
+        &env,
+        LIMIT,
+    )
+    .await;
     run.assert_passed("simple-salesforce bulk2 checks");
-    assert!(run.stdout.contains("ok insert reports exactly the failed count"));
+    assert!(run
+        .stdout
+        .contains("ok insert reports exactly the failed count"));
     assert!(run.stdout.contains("done"));
     let keys = accounts_by_key(&sim, "PYB-");
-    let mut expected: Vec<String> = [0, 1, 2, 4, 5, 6, 8, 9, 10, 11].iter().map(|i| format!("PYB-{i}")).collect();
+    let mut expected: Vec<String> = [0, 1, 2, 4, 5, 6, 8, 9, 10, 11]
+        .iter()
+        .map(|i| format!("PYB-{i}"))
+        .collect();
     expected.sort();
     let mut got: Vec<String> = keys.keys().cloned().collect();
     got.sort();
     assert_eq!(got, expected, "exactly the valid rows landed");
-    assert!(keys.values().all(|n| *n == 1), "each valid row is in the org once: {keys:?}");
+    assert!(
+        keys.values().all(|n| *n == 1),
+        "each valid row is in the org once: {keys:?}"
+    );
     sim.shutdown().await;
 }
 
@@ -50,14 +70,25 @@ async fn jsforce_collections_and_bulk2_load() {
     require_node_client();
     let sim = TestSim::start().await;
     let env = sim.client_env(&sim.http_url());
-    let run = run_script("node", &root().join("tests/clients/node/bulk2.test.mjs"), &env, LIMIT).await;
+    let run = run_script(
+        "node",
+        &root().join("tests/clients/node/bulk2.test.mjs"),
+        &env,
+        LIMIT,
+    )
+    .await;
     run.assert_passed("jsforce collections and bulk2 checks");
-    assert!(run.stdout.contains("ok bulk upsert created two and updated one"));
+    assert!(run
+        .stdout
+        .contains("ok bulk upsert created two and updated one"));
     let keys = accounts_by_key(&sim, "JSB-");
     assert_eq!(keys.len(), 50, "{keys:?}");
     assert!(keys.values().all(|n| *n == 1), "{keys:?}");
     let coll = accounts_by_key(&sim, "JSC-");
-    assert_eq!(coll.keys().cloned().collect::<Vec<_>>(), vec!["JSC-1".to_string()]);
+    assert_eq!(
+        coll.keys().cloned().collect::<Vec<_>>(),
+        vec!["JSC-1".to_string()]
+    );
     sim.shutdown().await;
 }
 
@@ -80,8 +111,16 @@ async fn jsforce_bulk2_query() {
     }
     let sim = TestSim::start().await;
     let env = sim.client_env(&sim.http_url());
-    let run = run_script("node", &root().join("tests/clients/node/bulk2_query.test.mjs"), &env, LIMIT).await;
+    let run = run_script(
+        "node",
+        &root().join("tests/clients/node/bulk2_query.test.mjs"),
+        &env,
+        LIMIT,
+    )
+    .await;
     run.assert_passed("jsforce bulk2.query checks");
-    assert!(run.stdout.contains("ok bulk2.query returns every matching record once"));
+    assert!(run
+        .stdout
+        .contains("ok bulk2.query returns every matching record once"));
     sim.shutdown().await;
 }

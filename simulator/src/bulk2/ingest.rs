@@ -223,26 +223,33 @@ pub async fn patch(
     let body = body.object()?;
     let wanted = body.get("state").and_then(Json::as_str).unwrap_or_default();
     let now = ctx.now_ms();
-    let current = job.progress.lock().state;
     match wanted {
         "UploadComplete" => {
-            if current != JobState::Open {
-                return Err(invalid_state(format!(
-                    "InvalidJobState : Job {id} is not Open (state: {}); only an Open job can be closed",
-                    current.name()
-                )));
+            {
+                // Check and change under one lock: two racing closes cannot both start processing.
+                let mut p = job.progress.lock();
+                if p.state != JobState::Open {
+                    return Err(invalid_state(format!(
+                        "InvalidJobState : Job {id} is not Open (state: {}); only an Open job can be closed",
+                        p.state.name()
+                    )));
+                }
+                p.state = JobState::UploadComplete;
+                p.modified_ms = now;
             }
-            job.set_state(JobState::UploadComplete, now);
             let st = ctx.state.clone();
             let j = job.clone();
             ctx.state.bulk.spawn(process::run(st, j));
         }
         "Aborted" => {
-            if current.is_terminal() {
-                return Err(invalid_state(format!(
-                    "InvalidJobState : Job {id} is already {}; it cannot be aborted",
-                    current.name()
-                )));
+            {
+                let p = job.progress.lock();
+                if p.state.is_terminal() {
+                    return Err(invalid_state(format!(
+                        "InvalidJobState : Job {id} is already {}; it cannot be aborted",
+                        p.state.name()
+                    )));
+                }
             }
             job.set_state(JobState::Aborted, now);
             job.cancel.cancel();

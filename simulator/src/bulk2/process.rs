@@ -223,34 +223,44 @@ async fn chunk(
                 now: state.clock.elapsed(),
             };
             let now = state.clock.now_ms();
+            // Fault decisions first: the engine never runs under the org's data lock.
+            let injected: Vec<Option<ApiError>> = inputs
+                .iter()
+                .enumerate()
+                .map(|(i, input)| match input {
+                    Ok(row) => {
+                        state
+                            .faults
+                            .item_failure(&probe, range.start + i, row.key.as_deref())
+                    }
+                    Err(_) => None,
+                })
+                .collect();
             let changes = {
                 let mut data = org.data.write();
                 let mut txn = data.txn();
-                for (i, input) in inputs.iter().enumerate() {
-                    let index = range.start + i;
+                for (input, injected) in inputs.iter().zip(injected) {
                     let result = match input {
                         Err(e) => Err((None, e.clone())),
-                        Ok(row) => {
-                            match state.faults.item_failure(&probe, index, row.key.as_deref()) {
-                                Some(e) => Err((None, e)),
-                                None => {
-                                    let sp = txn.savepoint();
-                                    let r = rows::apply(
-                                        &mut txn,
-                                        obj,
-                                        op,
-                                        cols,
-                                        row,
-                                        &job.owner.writer,
-                                        now,
-                                    );
-                                    if r.is_err() {
-                                        txn.rollback_to(sp);
-                                    }
-                                    r
+                        Ok(row) => match injected {
+                            Some(e) => Err((None, e)),
+                            None => {
+                                let sp = txn.savepoint();
+                                let r = rows::apply(
+                                    &mut txn,
+                                    obj,
+                                    op,
+                                    cols,
+                                    row,
+                                    &job.owner.writer,
+                                    now,
+                                );
+                                if r.is_err() {
+                                    txn.rollback_to(sp);
                                 }
+                                r
                             }
-                        }
+                        },
                     };
                     outcomes.push(match result {
                         Ok((num, created)) => Outcome::Done { num, created },

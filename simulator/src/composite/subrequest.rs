@@ -181,6 +181,11 @@ async fn dispatch(
     let now = call.now_ms();
     match segs.as_slice() {
         ["sobjects", t] => {
+            if method == "GET" {
+                return Err(ApiError::NotFoundMessage(format!(
+                    "Object metadata ({t}) is not served inside composite calls by this simulator; use GET /sobjects/{t}/describe"
+                )));
+            }
             if method != "POST" {
                 return Err(not_allowed(method, "GET,HEAD,POST"));
             }
