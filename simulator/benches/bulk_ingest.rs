@@ -38,7 +38,10 @@ async fn run(rows: usize) -> Result<(), Box<dyn std::error::Error + Send + Sync>
     let mut config = simulator::SimConfig::default();
     // `BULK_CHANGE_LOG=N` bounds the org's change log (CDC replay buffer), to measure its share of
     // memory; the default keeps Salesforce's behaviour of one change per committed row.
-    if let Some(n) = std::env::var("BULK_CHANGE_LOG").ok().and_then(|v| v.parse().ok()) {
+    if let Some(n) = std::env::var("BULK_CHANGE_LOG")
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
         config.org.change_log_capacity = n;
     }
     let state = simulator::SimState::new(config)?;

@@ -113,7 +113,10 @@ async fn a_bulk_job_on_children_of_hot_parents_blocks_updates_of_the_parents() {
     .await;
     let mut parents = Vec::new();
     for i in 0..5 {
-        parents.push(sim.create("Account", json!({"Name": format!("Parent {i}")})).await);
+        parents.push(
+            sim.create("Account", json!({"Name": format!("Parent {i}")}))
+                .await,
+        );
     }
     let mut csv = String::from("LastName,AccountId\n");
     for i in 0..6_000 {
@@ -135,12 +138,22 @@ async fn a_bulk_job_on_children_of_hot_parents_blocks_updates_of_the_parents() {
         during.lock_errors > during.probes / 5,
         "updates of a parent time out while the job holds it: {during:?}"
     );
-    assert!(during.lock_errors < during.probes, "some still get through: {during:?}");
+    assert!(
+        during.lock_errors < during.probes,
+        "some still get through: {during:?}"
+    );
     assert!(during.mean() >= Duration::from_millis(300), "{during:?}");
-    assert!(during.max <= Duration::from_secs(1), "nobody waits past the lock wait");
+    assert!(
+        during.max <= Duration::from_secs(1),
+        "nobody waits past the lock wait"
+    );
     assert_eq!(during.other_errors, 0);
     assert_eq!((after.lock_errors, after.other_errors), (0, 0));
-    assert_eq!(after.max, Duration::ZERO, "latency falls back once the job is done");
+    assert_eq!(
+        after.max,
+        Duration::ZERO,
+        "latency falls back once the job is done"
+    );
 
     let rejected = sim
         .state
@@ -149,7 +162,10 @@ async fn a_bulk_job_on_children_of_hot_parents_blocks_updates_of_the_parents() {
         .iter()
         .filter(|e| e.method == "PATCH" && e.error_code.as_deref() == Some("UNABLE_TO_LOCK_ROW"))
         .count() as u32;
-    assert_eq!(rejected, during.lock_errors, "every timeout is in the journal");
+    assert_eq!(
+        rejected, during.lock_errors,
+        "every timeout is in the journal"
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -182,7 +198,10 @@ async fn a_job_filling_the_processing_slots_slows_unrelated_writes() {
     assert_eq!(before.max, Duration::ZERO);
     assert!(during.probes > 20, "{during:?}");
     assert_eq!(during.lock_errors + during.other_errors, 0, "{during:?}");
-    assert!(during.mean() >= Duration::from_millis(200), "queued for the slot: {during:?}");
+    assert!(
+        during.mean() >= Duration::from_millis(200),
+        "queued for the slot: {during:?}"
+    );
     assert!(during.max <= Duration::from_millis(1_500), "{during:?}");
     assert_eq!(after.max, Duration::ZERO);
     assert_eq!(sim.state.default_org().capacity.in_use(), 0);

@@ -584,7 +584,10 @@ async fn big_jobs_run_in_parallel_batches_of_200_record_transactions() {
     assert_eq!(info["numberRecordsFailed"], 0);
     assert_eq!(sim.count("Account"), 25_000);
     // Every committed row produced one change (CDC), as any other write does.
-    assert_eq!(sim.state.default_org().changes.last_seq() - seq_before, 25_000);
+    assert_eq!(
+        sim.state.default_org().changes.last_seq() - seq_before,
+        25_000
+    );
     let ok = csv_rows(
         &sim.get(&format!("/jobs/ingest/{id}/successfulResults"))
             .await

@@ -20,8 +20,11 @@ fn soql_available() -> bool {
 async fn seeded() -> Sim {
     let sim = Sim::new().await;
     for i in 0..5 {
-        sim.create("Account", json!({"Name": format!("Q{i}"), "External_Id__c": format!("Q-{i}")}))
-            .await;
+        sim.create(
+            "Account",
+            json!({"Name": format!("Q{i}"), "External_Id__c": format!("Q-{i}")}),
+        )
+        .await;
     }
     sim
 }
@@ -30,11 +33,19 @@ async fn seeded() -> Sim {
 async fn a_malformed_query_is_refused_at_creation() {
     let sim = Sim::new().await;
     let a = sim
-        .post("/jobs/query", json!({"operation": "query", "query": "SELECT Id FORM Account"}))
+        .post(
+            "/jobs/query",
+            json!({"operation": "query", "query": "SELECT Id FORM Account"}),
+        )
         .await;
     assert_eq!(a.status, StatusCode::BAD_REQUEST);
     assert_eq!(a.json()[0]["errorCode"], "MALFORMED_QUERY");
-    let a = sim.post("/jobs/query", json!({"operation": "select", "query": "SELECT Id FROM Account"})).await;
+    let a = sim
+        .post(
+            "/jobs/query",
+            json!({"operation": "select", "query": "SELECT Id FROM Account"}),
+        )
+        .await;
     assert_eq!(a.json()[0]["errorCode"], "INVALIDJOB");
 }
 
@@ -77,11 +88,17 @@ async fn results_page_with_locators_until_null() {
         let rows = csv_rows(&page.text());
         assert_eq!(rows[0], vec!["Id", "Name"]);
         assert!(page.text().starts_with("\"Id\",\"Name\"\n"));
-        let n: usize = page.header("sforce-numberofrecords").unwrap().parse().unwrap();
+        let n: usize = page
+            .header("sforce-numberofrecords")
+            .unwrap()
+            .parse()
+            .unwrap();
         assert_eq!(n, rows.len() - 1);
         names.extend(rows[1..].iter().map(|r| r[1].clone()));
         pages += 1;
-        locator = page.header("sforce-locator").expect("Sforce-Locator on every page");
+        locator = page
+            .header("sforce-locator")
+            .expect("Sforce-Locator on every page");
         if locator == "null" {
             break;
         }
@@ -103,16 +120,24 @@ async fn query_all_sees_deleted_records() {
     }
     let sim = seeded().await;
     let gone = sim.create("Account", json!({"Name": "Gone"})).await;
-    sim.call(Method::DELETE, &format!("/sobjects/Account/{gone}"), None).await;
+    sim.call(Method::DELETE, &format!("/sobjects/Account/{gone}"), None)
+        .await;
     for (op, expected) in [("query", 5), ("queryAll", 6)] {
         let id = sim
-            .post("/jobs/query", json!({"operation": op, "query": "SELECT Id FROM Account"}))
+            .post(
+                "/jobs/query",
+                json!({"operation": op, "query": "SELECT Id FROM Account"}),
+            )
             .await
             .json()["id"]
             .as_str()
             .unwrap()
             .to_string();
-        assert_eq!(sim.wait("query", &id).await["numberRecordsProcessed"], expected, "{op}");
+        assert_eq!(
+            sim.wait("query", &id).await["numberRecordsProcessed"],
+            expected,
+            "{op}"
+        );
         let page = sim.get(&format!("/jobs/query/{id}/results")).await;
         assert_eq!(page.header("sforce-locator").as_deref(), Some("null"));
         assert_eq!(csv_rows(&page.text()).len(), expected + 1);
@@ -126,7 +151,10 @@ async fn query_jobs_are_listed_aborted_and_deleted() {
     }
     let sim = seeded().await;
     let id = sim
-        .post("/jobs/query", json!({"operation": "query", "query": "SELECT Name FROM Account"}))
+        .post(
+            "/jobs/query",
+            json!({"operation": "query", "query": "SELECT Name FROM Account"}),
+        )
         .await
         .json()["id"]
         .as_str()
@@ -139,10 +167,23 @@ async fn query_jobs_are_listed_aborted_and_deleted() {
     assert_eq!(sim.get("/jobs/ingest").await.json()["records"], json!([]));
     sim.wait("query", &id).await;
     let abort = sim
-        .call(Method::PATCH, &format!("/jobs/query/{id}"), Some(json!({"state": "Aborted"})))
+        .call(
+            Method::PATCH,
+            &format!("/jobs/query/{id}"),
+            Some(json!({"state": "Aborted"})),
+        )
         .await;
-    assert_eq!(abort.status, StatusCode::BAD_REQUEST, "a finished job cannot be aborted");
-    let del = sim.call(Method::DELETE, &format!("/jobs/query/{id}"), None).await;
+    assert_eq!(
+        abort.status,
+        StatusCode::BAD_REQUEST,
+        "a finished job cannot be aborted"
+    );
+    let del = sim
+        .call(Method::DELETE, &format!("/jobs/query/{id}"), None)
+        .await;
     assert_eq!(del.status, StatusCode::NO_CONTENT);
-    assert_eq!(sim.get(&format!("/jobs/query/{id}")).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        sim.get(&format!("/jobs/query/{id}")).await.status,
+        StatusCode::NOT_FOUND
+    );
 }
