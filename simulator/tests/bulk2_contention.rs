@@ -206,3 +206,51 @@ async fn a_job_filling_the_processing_slots_slows_unrelated_writes() {
     assert_eq!(after.max, Duration::ZERO);
     assert_eq!(sim.state.default_org().capacity.in_use(), 0);
 }
+
+#[tokio::test(start_paused = true)]
+async fn writers_queued_on_a_hot_row_do_not_starve_unrelated_writes() {
+    // One slot. Five writers wait for a row someone holds; an unrelated write must not queue
+    // behind them (waiters hold no slot: row locks come before the slot).
+    let sim = std::sync::Arc::new(
+        Sim::with(
+            config(ContentionConfig {
+                processing_slots: 1,
+                ..Default::default()
+            }),
+            Default::default(),
+        )
+        .await,
+    );
+    let hot = sim.create("Account", json!({"Name": "Hot"})).await;
+    let other = sim.create("Account", json!({"Name": "Other"})).await;
+    let org = sim.state.default_org();
+    let num = simulator::org::ids::RecordId::parse(&hot).unwrap().num;
+    let obj = org.data.read().schema.object_index("Account").unwrap();
+    let held = org
+        .locks
+        .acquire(vec![(obj, num)], Duration::ZERO)
+        .await
+        .unwrap();
+    let mut waiters = Vec::new();
+    for i in 0..5 {
+        let (s, h) = (sim.clone(), hot.clone());
+        waiters.push(tokio::spawn(async move {
+            let mut p = Phase::default();
+            probe(&s, &h, i, &mut p).await;
+            p
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let mut unrelated = Phase::default();
+    probe(&sim, &other, 99, &mut unrelated).await;
+    assert_eq!(unrelated.max, Duration::ZERO, "{unrelated:?}");
+    assert_eq!(unrelated.lock_errors + unrelated.other_errors, 0);
+    drop(held);
+    for w in waiters {
+        let p = w.await.unwrap();
+        assert_eq!(
+            p.lock_errors, 0,
+            "the hot-row writers got the row within the lock wait"
+        );
+    }
+}

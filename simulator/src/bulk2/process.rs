@@ -3,10 +3,10 @@
 //! and each batch commits in transactions of 200 records.
 //!
 //! Each 200-record chunk is one write transaction competing with real-time traffic (see
-//! [`crate::org::capacity`]): it waits for a processing slot of the org, then locks the records it
-//! writes **and their parents** (waiting up to the org's lock wait; a chunk that times out is retried
-//! `contention.bulk_lock_retries` times, counted in the job's `retries`, after which its rows fail
-//! with `UNABLE_TO_LOCK_ROW`), holds slot and locks for the chunk's processing time
+//! [`crate::org::capacity`]): it locks the records it writes **and their parents** (waiting up to
+//! the org's lock wait; a chunk that times out is retried `contention.bulk_lock_retries` times,
+//! counted in the job's `retries`, after which its rows fail with `UNABLE_TO_LOCK_ROW`), then waits
+//! for a processing slot of the org, holds slot and locks for the chunk's processing time
 //! (`bulk_chunk_time + rows × bulk_row_time`, on `tokio::time`), then validates and writes each row
 //! with a savepoint — a bad row fails alone — commits, and publishes the chunk's changes as one
 //! transaction.
@@ -174,7 +174,6 @@ async fn chunk(
         rows::fail_duplicate_keys(&mut inputs);
     }
     let contention = org.config.read().contention.clone();
-    let _slot = org.capacity.acquire().await;
     let mut attempt = 0;
     let locked: Result<LockGuard, ApiError> = loop {
         let keys = {
@@ -212,6 +211,8 @@ async fn chunk(
             }
         }
         Ok(_guard) => {
+            // Rows first, then a slot (see `org::capacity`): the chunk holds both while it works.
+            let _slot = org.capacity.acquire().await;
             tokio::time::sleep(contention.chunk_time(inputs.len())).await;
             let path = format!("/{}", job.header.content_url.clone().unwrap_or_default());
             let probe = Probe {

@@ -120,7 +120,7 @@ pub async fn batch(ctx: Ctx, body: SfJson) -> ApiResult<Response> {
                 match call.item_failure(object.as_deref(), i, None) {
                     Some(e) => SubResponse::error(&e),
                     None => {
-                        let mut unit = Unit::begin(ctx.org.clone(), false).await;
+                        let mut unit = Unit::begin(ctx.org.clone(), false);
                         let r =
                             subrequest::run(&call, &mut unit, method, &target, body.as_ref(), &h)
                                 .await;

@@ -497,7 +497,7 @@ async fn save_handler(
     }
     let path = format!("{}/composite/sobjects", ctx.data_path());
     let call = Call::new(&ctx, method, &path);
-    let mut unit = Unit::begin(ctx.org.clone(), false).await;
+    let mut unit = Unit::begin(ctx.org.clone(), false);
     let out = save(&call, &mut unit, kind, &records, all_or_none).await?;
     unit.commit();
     Ok(json_response(
@@ -579,7 +579,7 @@ pub async fn delete(ctx: Ctx, Query(q): Query<HashMap<String, String>>) -> ApiRe
         .is_some_and(|v| v.eq_ignore_ascii_case("true"));
     let path = format!("{}/composite/sobjects", ctx.data_path());
     let call = Call::new(&ctx, "DELETE", &path);
-    let mut unit = Unit::begin(ctx.org.clone(), false).await;
+    let mut unit = Unit::begin(ctx.org.clone(), false);
     let out = delete_ids(&call, &mut unit, &ids, all_or_none).await?;
     unit.commit();
     Ok(json_response(

@@ -127,7 +127,7 @@ pub async fn composite(ctx: Ctx, body: SfJson) -> ApiResult<Response> {
     let (all_or_none, subs) = parse(body.0)?;
     let path = format!("{}/composite", ctx.data_path());
     let mut call = Call::new(&ctx, "POST", &path);
-    let mut unit = Unit::begin(ctx.org.clone(), all_or_none).await;
+    let mut unit = Unit::begin(ctx.org.clone(), all_or_none);
     let mut refs = Refs::default();
     let mut done: Vec<(SubRecord, SubResponse)> = Vec::with_capacity(subs.len());
     let mut failed_at = None;

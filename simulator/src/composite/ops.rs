@@ -16,15 +16,13 @@ pub async fn create(
     now_ms: i64,
 ) -> ApiResult<DmlResult> {
     let keys = unit.read(|d| dml::parent_keys(d, obj, body, None));
-    let _locks = unit.lock(keys).await?;
+    let locks = unit.lock(keys).await?;
     let r = unit.write(|txn| dml::create_in(txn, obj, body, writer, now_ms))?;
-    if unit.all_or_none() {
-        // Nobody else can know the new id yet, so this never waits; it keeps others off the row
-        // until the unit commits or rolls it back.
-        let num = crate::org::ids::RecordId::parse(&r.id).map(|i| i.num);
-        if let Some(num) = num {
-            unit.lock(vec![(obj, num)]).await?;
-        }
+    drop(locks);
+    // Nobody else can know the new id yet, so this never waits; it keeps others off the row until
+    // an all-or-none unit commits or rolls it back.
+    if let Some(num) = crate::org::ids::RecordId::parse(&r.id).map(|i| i.num) {
+        unit.hold(vec![(obj, num)]).await?;
     }
     Ok(r)
 }
@@ -68,6 +66,12 @@ pub async fn upsert(
     now_ms: i64,
 ) -> ApiResult<Result<DmlResult, Vec<u64>>> {
     let keys = unit.read(|d| dml::upsert_keys(d, obj, field, value, body));
-    let _locks = unit.lock(keys).await?;
-    unit.write(|txn| dml::upsert_in(txn, obj, field, value, body, false, writer, now_ms))
+    let locks = unit.lock(keys).await?;
+    let r = unit.write(|txn| dml::upsert_in(txn, obj, field, value, body, false, writer, now_ms))?;
+    drop(locks);
+    let created = r.as_ref().ok().filter(|c| c.created);
+    if let Some(num) = created.and_then(|c| crate::org::ids::RecordId::parse(&c.id)) {
+        unit.hold(vec![(obj, num.num)]).await?;
+    }
+    Ok(r)
 }

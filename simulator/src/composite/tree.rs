@@ -175,7 +175,7 @@ pub async fn tree(
     let call = Call::new(&ctx, "POST", &path);
     let mut walk = Walk {
         call: &call,
-        unit: Unit::begin(ctx.org.clone(), true).await,
+        unit: Unit::begin(ctx.org.clone(), true),
         ok: vec![],
         errors: vec![],
         index: 0,

@@ -2,15 +2,15 @@
 //!
 //! A composite call or an `allOrNone` collection is one Salesforce transaction, but its steps wait in
 //! between (each step's row locks are only known once earlier steps have run: `@{ref.id}`). A unit
-//! holds one processing slot for the whole call, takes each step's row locks as it comes, and keeps
-//! the data lock only while a step writes. With `all_or_none`, the transaction is parked between
-//! steps (its writes applied, its undo log kept) and every lock stays held until the unit commits or
-//! rolls back; otherwise each step commits on its own and releases its locks at once.
+//! takes each step's row locks as it comes, then a processing slot for the step's write (the lock
+//! order of [`crate::org::capacity`]), and keeps the data lock only while the step writes. With
+//! `all_or_none`, the transaction is parked between steps (its writes applied, its undo log kept)
+//! and every row lock stays held until the unit commits or rolls back; otherwise each step commits
+//! on its own and releases its locks at once.
 //!
 //! Dropping an uncommitted all-or-none unit (the client went away mid-call) rolls it back.
 
 use crate::error::ApiResult;
-use crate::org::capacity::Slot;
 use crate::org::changes::Change;
 use crate::org::locks::{LockGuard, RowKey};
 use crate::org::store::{OrgData, ParkedTxn, Txn};
@@ -23,7 +23,6 @@ use std::sync::Arc;
 pub struct Unit {
     org: Arc<Org>,
     all_or_none: bool,
-    _slot: Slot,
     /// Locks held to the end (all-or-none only).
     guards: Vec<LockGuard>,
     held: HashSet<RowKey>,
@@ -38,17 +37,16 @@ pub enum Scope {
     Own,
 }
 
-/// Locks a step holds until it is done (dropped right after a non-transactional step).
-pub struct StepLocks(#[allow(dead_code)] Option<LockGuard>);
+/// What a step holds until it is done: its processing slot, and its row locks unless the unit keeps
+/// them to the end.
+pub struct StepLocks(#[allow(dead_code)] LockGuard);
 
 impl Unit {
-    /// Start a unit: wait for a processing slot of the org.
-    pub async fn begin(org: Arc<Org>, all_or_none: bool) -> Unit {
-        let slot = org.capacity.acquire().await;
+    /// Start a unit.
+    pub fn begin(org: Arc<Org>, all_or_none: bool) -> Unit {
         Unit {
             org,
             all_or_none,
-            _slot: slot,
             guards: Vec::new(),
             held: HashSet::new(),
             parked: None,
@@ -69,24 +67,43 @@ impl Unit {
     }
 
     /// Lock the rows a step writes (rows this unit already holds are skipped, so a unit never waits
-    /// on itself), then spend the write's service time holding them.
+    /// on itself), take a processing slot, and spend the write's service time holding them.
     pub async fn lock(&mut self, keys: Vec<RowKey>) -> ApiResult<StepLocks> {
         let keys: Vec<RowKey> = keys
             .into_iter()
             .filter(|k| !self.held.contains(k))
             .collect();
-        let guard = dml::lock_rows(&self.org, keys).await?;
+        let rows = dml::lock_rows(&self.org, keys).await?;
+        let mut step = if self.all_or_none {
+            self.held.extend(rows.keys());
+            self.guards.push(rows);
+            // An empty guard, only to carry the slot.
+            dml::lock_rows(&self.org, vec![]).await?
+        } else {
+            rows
+        };
+        step.attach(self.org.capacity.acquire().await);
         let hold = self.org.config.read().contention.write_time;
         if !hold.is_zero() {
             tokio::time::sleep(hold).await;
         }
-        if self.all_or_none {
-            self.held.extend(guard.keys());
-            self.guards.push(guard);
-            Ok(StepLocks(None))
-        } else {
-            Ok(StepLocks(Some(guard)))
+        Ok(StepLocks(step))
+    }
+
+    /// Keep rows this unit created locked until it ends (all-or-none: others must not touch rows that
+    /// may still be rolled back). Takes no slot: nothing is written.
+    pub async fn hold(&mut self, keys: Vec<RowKey>) -> ApiResult<()> {
+        if !self.all_or_none {
+            return Ok(());
         }
+        let keys: Vec<RowKey> = keys
+            .into_iter()
+            .filter(|k| !self.held.contains(k))
+            .collect();
+        let rows = dml::lock_rows(&self.org, keys).await?;
+        self.held.extend(rows.keys());
+        self.guards.push(rows);
+        Ok(())
     }
 
     /// Run one step's writes. A failing step leaves nothing behind; a successful one is committed

@@ -4,10 +4,12 @@
 //! job keeps several of them busy for as long as it runs, so real-time requests queue for a thread
 //! (they get slower) and, when the job writes children of the same parents, queue for the parents'
 //! row locks too (they time out with `UNABLE_TO_LOCK_ROW`). Here the pool is a fair (FIFO) semaphore of
-//! [`ContentionConfig::processing_slots`] slots. Every write transaction — a REST write, a composite
-//! call, a collection, one 200-record chunk of a Bulk job — holds one slot from before it takes its
-//! row locks until it has committed. The lock order is always *slot, then row locks, then the data
-//! lock*, so a slot holder never waits for a slot and no cycle can form.
+//! [`ContentionConfig::processing_slots`] slots. Every write — a REST write, each write step of a
+//! composite call or collection, one 200-record chunk of a Bulk job — takes its row locks, then one
+//! slot, and holds both until it has committed. The lock order is always *row locks, then slot,
+//! then the data lock*: a slot holder never waits for anything but the (brief, synchronous) data
+//! lock, so no cycle can form, and writers queueing for a hot row hold no slot — they cannot starve
+//! unrelated writes.
 //!
 //! How long work holds its slot and locks is set by the knobs below; all waiting is `tokio::time`, so
 //! tests run the model on a paused clock. `docs/contention.md` describes the model and how to tune it.

@@ -136,13 +136,12 @@ pub fn parent_keys(
     keys
 }
 
-/// Take row locks for a write: first a processing slot of the org (see [`crate::org::capacity`]),
-/// then the rows, with the org's lock wait. The write's service time (`contention.write_time`) is
-/// spent here, holding both.
+/// Take row locks for a write, with the org's lock wait, then a processing slot of the org (see
+/// [`crate::org::capacity`]). The write's service time (`contention.write_time`) is spent here,
+/// holding both.
 pub async fn lock(ctx: &Ctx, keys: Vec<RowKey>) -> ApiResult<LockGuard> {
-    let slot = ctx.org.capacity.acquire().await;
     let mut guard = lock_rows(&ctx.org, keys).await?;
-    guard.attach(slot);
+    guard.attach(ctx.org.capacity.acquire().await);
     let hold = ctx.org.config.read().contention.write_time;
     if !hold.is_zero() {
         tokio::time::sleep(hold).await;
@@ -150,7 +149,7 @@ pub async fn lock(ctx: &Ctx, keys: Vec<RowKey>) -> ApiResult<LockGuard> {
     Ok(guard)
 }
 
-/// Take row locks only (the caller already holds a processing slot), with the org's lock wait.
+/// Take row locks only, with the org's lock wait (the caller takes its processing slot after them).
 /// A timeout answers `UNABLE_TO_LOCK_ROW` naming the row that stayed locked.
 pub async fn lock_rows(org: &Org, keys: Vec<RowKey>) -> ApiResult<LockGuard> {
     if keys.is_empty() {
