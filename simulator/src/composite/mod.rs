@@ -5,11 +5,11 @@
 //!
 //! | module | what lives there |
 //! |---|---|
-//! | [`unit`] | [`unit::Unit`]: one transaction over several awaited steps (allOrNone, rollback) |
+//! | [`mod@unit`] | [`unit::Unit`]: one transaction over several awaited steps (allOrNone, rollback) |
 //! | [`ops`] | single-record writes inside a unit, through `rest::dml` |
 //! | [`collections`] | `/composite/sobjects`: create, update, upsert, delete, retrieve (≤ 200 records) |
 //! | [`subrequest`] | parsing and running one subrequest of `/composite` or `/composite/batch` |
-//! | [`reference`] | `@{ref.field}` / `@{ref.records[0].Id}` resolution |
+//! | [`mod@reference`] | `@{ref.field}` / `@{ref.records[0].Id}` resolution |
 //! | [`graph`] | `/composite` (≤ 25 dependent subrequests, one API call) |
 //! | [`batch`] | `/composite/batch` (≤ 25 independent subrequests, each one API call) |
 //! | [`tree`] | `/composite/tree/{T}` (≤ 200 nested records, all or nothing) |
