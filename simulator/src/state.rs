@@ -87,6 +87,8 @@ pub struct Shared {
     pub faults: crate::faults::hooks::Faults,
     /// CometD clients and each org's event-delivery allocation.
     pub streaming: crate::streaming::Hub,
+    /// Bulk API 2.0 jobs of every org, and the tasks processing them.
+    pub bulk: crate::bulk2::Jobs,
 }
 
 impl std::ops::Deref for SimState {
@@ -144,6 +146,7 @@ impl SimState {
             shutdown: CancellationToken::new(),
             streaming: crate::streaming::Hub::new(seed),
             faults,
+            bulk: crate::bulk2::Jobs::default(),
         })))
     }
 

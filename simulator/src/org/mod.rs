@@ -6,6 +6,7 @@
 //! do their in-memory work and drop it before any wait (row-lock waits, injected delays, bulk pacing happen
 //! outside it). Reads take the read lock, so GETs and queries run in parallel.
 
+pub mod capacity;
 pub mod changes;
 pub mod data;
 pub mod ids;
@@ -87,6 +88,9 @@ pub struct OrgConfig {
     pub admin_username: String,
     pub admin_password: String,
     pub security_token: Option<String>,
+    /// Processing capacity and Bulk pacing: how batch work competes with real-time work.
+    #[serde(default)]
+    pub contention: capacity::ContentionConfig,
 }
 
 impl Default for OrgConfig {
@@ -108,6 +112,7 @@ impl Default for OrgConfig {
             admin_username: "admin@sfchaos.test".into(),
             admin_password: "sfchaos".into(),
             security_token: None,
+            contention: capacity::ContentionConfig::default(),
         }
     }
 }
@@ -153,6 +158,8 @@ pub struct Org {
     pub cursors: Mutex<crate::rest::query::Cursors>,
     /// Row locks held by in-flight writes.
     pub locks: Arc<locks::RowLocks>,
+    /// Processing slots shared by real-time writes and Bulk work (see [`capacity`]).
+    pub capacity: capacity::Capacity,
 }
 
 impl Org {
@@ -167,6 +174,7 @@ impl Org {
             txn_counter: AtomicU64::new(1),
             cursors: Mutex::new(Default::default()),
             locks: locks::RowLocks::new(),
+            capacity: capacity::Capacity::new(config.contention.processing_slots),
             config: RwLock::new(config.clone()),
         };
         if config.api_usage_start > 0 {
