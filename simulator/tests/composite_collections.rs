@@ -191,7 +191,7 @@ async fn more_than_200_records_is_refused() {
     assert_eq!(
         a.json(),
         json!([{"message": "record limit reached. cannot submit more than 200 records into this call",
-            "errorCode": "EXCEEDED_ID_LIMIT", "fields": []}])
+            "errorCode": "EXCEEDED_ID_LIMIT"}])
     );
     assert_eq!(sim.count("Account"), 0);
 }
