@@ -212,35 +212,42 @@ async fn load(
         serde_json::from_slice(&body).map_err(|e| crate::rest::body::parse_error(&e, &body))?
     };
     let now = state.clock.now_ms();
-    let mut data = org.data.write();
-    let obj = data
-        .schema
-        .object_index(&object)
-        .ok_or(ApiError::NotFound)?;
-    let mut prepared = Vec::with_capacity(records.len());
-    for (i, r) in records.iter().enumerate() {
+    // Loads through the admin API are writes like any other: they produce CDC events and history
+    // (unlike seed data, which exists before the run starts).
+    let (ids, changes) = {
+        let mut data = org.data.write();
+        let obj = data
+            .schema
+            .object_index(&object)
+            .ok_or(ApiError::NotFound)?;
         let kind = if is_csv {
             crate::org::write::InputKind::Csv
         } else {
             crate::org::write::InputKind::Json
         };
-        let f = crate::org::write::prepare_kind(
-            &data,
-            obj,
-            r,
-            crate::org::write::WriteOp::Create,
-            None,
-            kind,
-        )
-        .map_err(|e| ApiError::BadRequest(format!("record {}: {}: {e}", i + 1, e.error_code())))?;
-        prepared.push(f);
-    }
-    let mut txn = data.txn_quiet();
-    let ids: Vec<String> = prepared
-        .into_iter()
-        .map(|f| txn.insert(obj, f, &admin_writer(), now).to18())
-        .collect();
-    txn.commit();
+        let mut prepared = Vec::with_capacity(records.len());
+        for (i, r) in records.iter().enumerate() {
+            let f = crate::org::write::prepare_kind(
+                &data,
+                obj,
+                r,
+                crate::org::write::WriteOp::Create,
+                None,
+                kind,
+            )
+            .map_err(|e| {
+                ApiError::BadRequest(format!("record {}: {}: {e}", i + 1, e.error_code()))
+            })?;
+            prepared.push(f);
+        }
+        let mut txn = data.txn();
+        let ids: Vec<String> = prepared
+            .into_iter()
+            .map(|f| txn.insert(obj, f, &admin_writer(), now).to18())
+            .collect();
+        (ids, txn.commit())
+    };
+    org.publish(changes);
     Ok(Json(
         json!({"object": object, "inserted": ids.len(), "ids": ids.into_iter().take(1000).collect::<Vec<_>>()}),
     ))

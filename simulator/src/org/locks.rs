@@ -25,6 +25,8 @@ pub struct RowLocks {
 pub struct LockGuard {
     locks: Arc<RowLocks>,
     held: Vec<(RowKey, OwnedSemaphorePermit)>,
+    /// The processing slot the write runs in, released after the rows (see [`super::capacity`]).
+    slot: Option<super::capacity::Slot>,
 }
 
 impl RowLocks {
@@ -53,6 +55,7 @@ impl RowLocks {
         let mut guard = LockGuard {
             locks: self.clone(),
             held: Vec::with_capacity(keys.len()),
+            slot: None,
         };
         for key in &keys {
             let sem = self.sem(*key);
@@ -75,6 +78,18 @@ impl RowLocks {
             .values()
             .filter(|s| s.available_permits() == 0)
             .count()
+    }
+}
+
+impl LockGuard {
+    /// Keep `slot` for as long as these locks are held.
+    pub fn attach(&mut self, slot: super::capacity::Slot) {
+        self.slot = Some(slot);
+    }
+
+    /// The rows this guard holds.
+    pub fn keys(&self) -> impl Iterator<Item = RowKey> + '_ {
+        self.held.iter().map(|(k, _)| *k)
     }
 }
 

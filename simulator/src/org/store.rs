@@ -6,7 +6,7 @@
 //! chunks roll back) and the list of [`Change`]s that become Change Data Capture events and record
 //! history once the transaction commits.
 
-use super::changes::{Change, ChangeType};
+use super::changes::{Change, ChangeCache, ChangeType};
 use super::ids::RecordId;
 use super::schema::{FieldType, ObjectDef, Schema};
 use super::value::Value;
@@ -153,6 +153,8 @@ pub struct OrgData {
     pub schema: Schema,
     pub tables: Vec<Table>,
     pub org_num: u16,
+    /// Object snapshots and writer identities shared by the changes this data produces.
+    pub change_cache: ChangeCache,
     next_num: u64,
     auto_number: u64,
 }
@@ -170,6 +172,7 @@ impl OrgData {
             schema,
             tables,
             org_num,
+            change_cache: ChangeCache::default(),
             next_num: 1,
             auto_number: 1,
         }
@@ -287,6 +290,17 @@ impl OrgData {
             changes: Vec::new(),
             committed: false,
             quiet: true,
+        }
+    }
+
+    /// Continue a transaction set aside with [`Txn::park`].
+    pub fn resume(&mut self, parked: ParkedTxn) -> Txn<'_> {
+        Txn {
+            data: self,
+            undo: parked.undo,
+            changes: parked.changes,
+            committed: false,
+            quiet: parked.quiet,
         }
     }
 
@@ -494,6 +508,18 @@ impl<'a> Txn<'a> {
         std::mem::take(&mut self.changes)
     }
 
+    /// Set the transaction aside (releasing the data lock) so its owner can wait — for row locks of the
+    /// next step of a composite call — and [`OrgData::resume`] it later. The writes stay applied
+    /// meanwhile; the owner must resume it and either commit or drop it.
+    pub fn park(mut self) -> ParkedTxn {
+        self.committed = true;
+        ParkedTxn {
+            undo: std::mem::take(&mut self.undo),
+            changes: std::mem::take(&mut self.changes),
+            quiet: self.quiet,
+        }
+    }
+
     /// A savepoint: the number of writes so far, to roll back to with [`Txn::rollback_to`].
     pub fn savepoint(&self) -> (usize, usize) {
         (self.undo.len(), self.changes.len())
@@ -534,6 +560,23 @@ impl<'a> Txn<'a> {
                 table.rows.insert(old.num, old);
             }
         }
+    }
+}
+
+/// A transaction between two steps (see [`Txn::park`]): its undo log and pending changes, without
+/// the borrow of the data.
+#[derive(Debug)]
+#[must_use = "a parked transaction must be resumed and then committed or rolled back"]
+pub struct ParkedTxn {
+    undo: Vec<Undo>,
+    changes: Vec<Change>,
+    quiet: bool,
+}
+
+impl ParkedTxn {
+    /// Whether it holds no writes.
+    pub fn is_empty(&self) -> bool {
+        self.undo.is_empty() && self.changes.is_empty()
     }
 }
 

@@ -380,6 +380,10 @@ fn reference(data: &OrgData, f: &FieldDef, s: &str) -> Result<Value, ApiError> {
 
 fn text(o: &ObjectDef, f: &FieldDef, s: &str) -> Result<Value, ApiError> {
     let _ = o;
+    // Salesforce stores empty text as null (so "" for a required field is a missing field).
+    if s.is_empty() {
+        return Ok(Value::Null);
+    }
     if f.length > 0 && s.chars().count() > f.length as usize {
         return Err(ApiError::StringTooLong {
             message: format!(

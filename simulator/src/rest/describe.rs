@@ -334,6 +334,10 @@ pub async fn limits(ctx: Ctx) -> Response {
     daily.insert("Remaining".into(), json!(max.saturating_sub(used)));
     daily.insert(app, json!({"Max": 0, "Remaining": 0}));
     let lim = |max: u64, remaining: u64| json!({"Max": max, "Remaining": remaining});
+    let (delivered, delivery_max) = ctx
+        .state
+        .streaming
+        .delivery_usage(&ctx.org, ctx.state.clock.elapsed());
     let body = json!({
         "ActiveScratchOrgs": lim(3, 3),
         "AnalyticsExternalDataSizeMB": lim(40960, 40960),
@@ -346,7 +350,7 @@ pub async fn limits(ctx: Ctx) -> Response {
         "DailyBulkApiBatches": lim(15000, 15000),
         "DailyBulkV2QueryFileStorageMB": lim(976562, 976562),
         "DailyBulkV2QueryJobs": lim(10000, 10000),
-        "DailyDeliveredPlatformEvents": lim(25000, 25000),
+        "DailyDeliveredPlatformEvents": lim(delivery_max, delivery_max.saturating_sub(delivered)),
         "DailyDurableGenericStreamingApiEvents": lim(10000, 10000),
         "DailyDurableStreamingApiEvents": lim(200000, 200000),
         "DailyGenericStreamingApiEvents": lim(10000, 10000),
