@@ -85,7 +85,11 @@ fn reference_integrations_calibrate_the_scorer() {
     let mut problems = Vec::new();
     for id in AntiPattern::ALL {
         let naive = run(id, "builtin:naive", &dir.path().join(format!("{id}-naive")));
-        let resilient = run(id, "builtin:resilient", &dir.path().join(format!("{id}-resilient")));
+        let resilient = run(
+            id,
+            "builtin:resilient",
+            &dir.path().join(format!("{id}-resilient")),
+        );
         let toggled = run(
             id,
             &format!("builtin:resilient?{id}=on"),
@@ -101,11 +105,15 @@ fn reference_integrations_calibrate_the_scorer() {
         );
 
         if score_of(&naive, id.as_str()).is_none() {
-            problems.push(format!("{id}: its scenario does not exercise it with naive"));
+            problems.push(format!(
+                "{id}: its scenario does not exercise it with naive"
+            ));
         }
         for (ap, s) in scored(&naive) {
             if s >= NAIVE_BELOW {
-                problems.push(format!("{id} scenario: naive scores {s} on {ap} (want < {NAIVE_BELOW})"));
+                problems.push(format!(
+                    "{id} scenario: naive scores {s} on {ap} (want < {NAIVE_BELOW})"
+                ));
             }
         }
         for (ap, s) in scored(&resilient) {
@@ -128,13 +136,18 @@ fn reference_integrations_calibrate_the_scorer() {
                 continue;
             }
             match score_of(&toggled, &ap) {
-                Some(t) if (i32::from(r) - i32::from(t)).abs() > OTHERS_MOVE_AT_MOST => problems.push(
-                    format!("{id}=on moves {ap}: {r} → {t} (want at most ±{OTHERS_MOVE_AT_MOST})"),
-                ),
+                Some(t) if (i32::from(r) - i32::from(t)).abs() > OTHERS_MOVE_AT_MOST => problems
+                    .push(format!(
+                        "{id}=on moves {ap}: {r} → {t} (want at most ±{OTHERS_MOVE_AT_MOST})"
+                    )),
                 Some(_) => {}
                 None => problems.push(format!("{id}=on: {ap} no longer exercised")),
             }
         }
     }
-    assert!(problems.is_empty(), "calibration failed:\n{}", problems.join("\n"));
+    assert!(
+        problems.is_empty(),
+        "calibration failed:\n{}",
+        problems.join("\n")
+    );
 }

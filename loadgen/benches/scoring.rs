@@ -8,6 +8,9 @@
 //! `target/bench-data/` and reused. Peak memory is the process's `VmHWM`, reset after generation
 //! (`/proc/self/clear_refs`), so it is the scoring pass's own high-water mark.
 
+// `x.is_multiple_of(n)` needs Rust 1.87; the workspace supports 1.85.
+#![allow(clippy::manual_is_multiple_of)]
+
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};

@@ -83,9 +83,7 @@ fn fmt_num(v: f64) -> String {
         format!("{:.0}k", v / 1e3)
     } else if v >= 1e3 {
         format!("{:.1}k", v / 1e3)
-    } else if v.fract() == 0.0 {
-        format!("{v:.0}")
-    } else if v >= 10.0 {
+    } else if v.fract() == 0.0 || v >= 10.0 {
         format!("{v:.0}")
     } else {
         format!("{v:.1}")

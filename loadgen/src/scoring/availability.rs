@@ -134,7 +134,7 @@ impl Detector for Availability<'_> {
             let bad = problems.lost + problems.wrong_value;
             if bad >= 0.5 {
                 let share = ratio(bad, self.accepted_in_backlog.max(1) as f64);
-                penalties.push(10.0 + ramp(share, 0.0, 0.05, 40.0));
+                penalties.push(15.0 + ramp(share, 0.0, 0.05, 45.0));
                 findings.push(
                     Finding::new(
                         Severity::Critical,

@@ -220,7 +220,7 @@ impl Detector for BatchRealtimeMixing<'_> {
                 .collect();
             at_peak.sort_unstable();
             if !at_peak.is_empty() {
-                penalties.push(10.0 + ramp(at_peak.len() as f64 / n, 0.0, 0.5, 15.0));
+                penalties.push(15.0 + ramp(at_peak.len() as f64 / n, 0.0, 0.5, 15.0));
                 findings.push(
                     Finding::new(
                         Severity::Critical,
@@ -237,7 +237,7 @@ impl Detector for BatchRealtimeMixing<'_> {
                 .collect();
             small.sort_unstable_by_key(|(_, id)| *id);
             if !small.is_empty() {
-                penalties.push(ramp(small.len() as f64 / n, 0.0, 0.5, 20.0));
+                penalties.push(ramp(small.len() as f64 / n, 0.0, 0.5, 25.0));
                 findings.push(
                     Finding::new(
                         Severity::Warning,

@@ -131,8 +131,8 @@ impl Detector for BlindRetries {
             self.client_retries.push(|| req(e.id));
             return;
         }
-        if r.after == Failure::Session {
-            // Re-authenticate and retry is what a 401 asks for.
+        if matches!(r.after, Failure::Session | Failure::Conflict) {
+            // Re-authenticate (401) or re-read (409/412), then retry: what those answers ask for.
             return;
         }
         if let Some(ra) = r.retry_after_us {

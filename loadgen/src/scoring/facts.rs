@@ -10,7 +10,8 @@
 //! (`user|app|client`) are keyed on `(method, path with query, body hash)`, and a request is a
 //! retry when the same key was seen within [`RETRY_WINDOW_US`] after a **failed** attempt. Failed
 //! means no answer (status 0), 5xx, 429, 403 `REQUEST_LIMIT_EXCEEDED`, `UNABLE_TO_LOCK_ROW`, a 401
-//! (session), or any other 4xx (non-retryable: retrying it is itself the anti-pattern). A repeat
+//! (session), 409/412 (conflict), or any other 4xx (non-retryable: retrying it is itself the
+//! anti-pattern). A repeat
 //! after a success is not a retry (that is polling). Chains of attempts are tracked only while they
 //! keep failing, so memory is bounded by the failures in flight, not by the journal's length.
 
@@ -49,6 +50,9 @@ pub enum Failure {
     Lock,
     /// 401: re-authenticate, then retry (legitimate).
     Session,
+    /// 409/412: someone else changed the record; re-read, then write again (legitimate, and what
+    /// a conditional writer is expected to do).
+    Conflict,
     /// Any other 4xx: the request itself is wrong; repeating it cannot help.
     Client,
 }
@@ -67,6 +71,7 @@ impl Failure {
         match e.status {
             0 => Some(Failure::Transport),
             401 => Some(Failure::Session),
+            409 | 412 => Some(Failure::Conflict),
             403 if code == "REQUEST_LIMIT_EXCEEDED" => Some(Failure::Limit {
                 daily: e
                     .api_usage
