@@ -1,6 +1,8 @@
 //! The commands behind the `sfchaos` binary. `main.rs` parses flags into these option structs and maps
 //! the returned [`Outcome`] to an exit code.
 
+pub mod report;
+pub mod run;
 pub mod sim;
 
 /// How a command ended; the binary maps it to the exit code (0 / 1 / 2).
