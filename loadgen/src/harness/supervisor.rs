@@ -451,9 +451,9 @@ impl Supervisor {
         if !exited {
             return false;
         }
-        // `sh -c` may have left its child behind; the group is gone when signal 0 fails.
+        // `sh -c` may have left its child behind; wait for the rest of the group too.
         loop {
-            if killpg(Pid::from_raw(proc.pid), None).is_err() {
+            if !group_alive(proc.pid) {
                 return true;
             }
             if Instant::now() >= deadline {
@@ -574,6 +574,35 @@ impl Supervisor {
             },
         }
     }
+}
+
+/// Whether any process of group `pgid` is still running. Zombies do not count: an orphaned
+/// child that died is only reaped by init, which in a container may never happen, and a signal
+/// to a zombie still "succeeds". Reads /proc; without it, falls back to signal 0.
+fn group_alive(pgid: i32) -> bool {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return killpg(Pid::from_raw(pgid), None).is_ok();
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name
+            .to_str()
+            .filter(|n| n.bytes().all(|b| b.is_ascii_digit()))
+        else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            continue;
+        };
+        // "pid (comm) state ppid pgrp …": comm may hold spaces, so split after the last ')'.
+        let mut fields = stat.rsplit(')').next().unwrap_or("").split_whitespace();
+        let state = fields.next().unwrap_or("");
+        let pgrp = fields.nth(1).and_then(|f| f.parse::<i32>().ok());
+        if pgrp == Some(pgid) && state != "Z" && state != "X" {
+            return true;
+        }
+    }
+    false
 }
 
 fn signal_name(signal: i32) -> Option<&'static str> {
