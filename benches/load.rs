@@ -7,13 +7,18 @@
 //! 2. **Speed**: how close does the driver get to wrk's requests/s against the same endpoint,
 //!    in the same run (same body, same connection count)? Target: ≥ 90%.
 //!
-//! The driver runs as in a real run: events built by `datagen`, latency into the recorder with
-//! its interval log, every outcome into the ledger file, one line each.
+//! The driver runs as in a real run: on a single-threaded runtime of its own
+//! (`harness::load_runtime`), events built by `datagen`, latency into the recorder with its
+//! interval log, every outcome into the ledger file, one line each. The HTTP client alone
+//! (closed loops, no events or bookkeeping) is measured too, to tell the client's cost from the
+//! bookkeeping's. CPU per request comes from /proc (this process, and wrk as a waited-for child).
 //!
 //! `cargo bench --bench load` (or `benches/load.sh`). Environment:
 //! `SFCHAOS_BENCH_SECS` (seconds per measurement, default 5), `SFCHAOS_BENCH_RATES`
 //! (comma-separated, default `1000,2000,5000,10000,20000`), `SFCHAOS_BENCH_CONNECTIONS`
-//! (default 64), `SFCHAOS_BENCH_WRK` (path of wrk, default `wrk`).
+//! (default 64), `SFCHAOS_BENCH_WRK` (path of wrk, default `wrk`; `none` with
+//! `SFCHAOS_BENCH_ONLY=speed` skips it), `SFCHAOS_BENCH_ONLY=speed` (skip the accuracy table),
+//! `SFCHAOS_BENCH_RUNTIME=multi` (drive from a multi-threaded runtime instead).
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::SocketAddr;

@@ -16,6 +16,7 @@
 //! | `env.rs` | the contract environment (`SF_*`, `SFCHAOS_*`) |
 //! | `inbound.rs` | the event driver (`POST /events`, `POST /batch`) and the ledger task |
 //! | `http.rs` | the lean keep-alive HTTP/1.1 client the driver uses |
+//! | `load_runtime.rs` | the load's own single-threaded runtime and thread |
 //! | `sinks.rs` | the downstream sink and the alert sink, faultable |
 //! | `actors.rs` | other users editing records through the simulator's REST API |
 //! | `changes.rs` | streaming the org's change log to `changes.ndjson` |
@@ -40,6 +41,7 @@ pub mod env;
 pub mod evidence;
 pub mod http;
 pub mod inbound;
+pub mod load_runtime;
 pub mod phase;
 pub mod progress;
 pub mod reconcile;

@@ -29,6 +29,7 @@ use super::env::{contract_env, Endpoints};
 use super::evidence::{files, ClockedLog, NdjsonLog, RunClock};
 use super::http::HttpClient;
 use super::inbound::{BatchStream, EventStream, Inbound, LedgerTask, LiveStats, EVENT_TIMEOUT};
+use super::load_runtime::LoadRuntime;
 use super::phase::Phases;
 use super::progress::{Progress, ProgressMode};
 use super::sinks::{Sink, SinkKind};
@@ -214,8 +215,16 @@ pub async fn run_scenario(
     let latency_log = std::fs::File::create(&latency_path).map_err(io(&latency_path))?;
     let mut recorder_config = RecorderConfig::new(clock.start, clock.wall_start);
     recorder_config.streams = scenario.load.iter().map(|s| s.name.clone()).collect();
-    let recorder = recorder::spawn(recorder_config, Some(Box::new(latency_log))).map_err(setup)?;
-    let ledger = LedgerTask::spawn(&path(files::LEDGER)).map_err(setup)?;
+    // The driver, its event tasks, the ledger and the recorder run on the load's own thread.
+    let load_runtime =
+        LoadRuntime::start().map_err(|e| setup(format!("starting the load thread: {e}")))?;
+    let (recorder, ledger) = {
+        let _load = load_runtime.handle().enter();
+        let recorder =
+            recorder::spawn(recorder_config, Some(Box::new(latency_log))).map_err(setup)?;
+        let ledger = LedgerTask::spawn(&path(files::LEDGER)).map_err(setup)?;
+        (recorder, ledger)
+    };
     let live = Arc::new(LiveStats::default());
     let abort = CancellationToken::new();
     let max_idle: usize = scenario
@@ -243,7 +252,14 @@ pub async fn run_scenario(
     let mut streams: Vec<(StreamFacts, Arc<DriverCounters>)> = Vec::new();
     let mut stream_tasks: Vec<JoinHandle<()>> = Vec::new();
     for stream in &scenario.load {
-        let (facts, counters, task) = start_stream(scenario, stream, &world, &inbound, &stop_load)?;
+        let (facts, counters, task) = start_stream(
+            scenario,
+            stream,
+            &world,
+            &inbound,
+            &stop_load,
+            load_runtime.handle(),
+        )?;
         streams.push((facts, counters));
         stream_tasks.push(task);
     }
@@ -395,6 +411,7 @@ pub async fn run_scenario(
     if let Err(e) = world.running.shutdown().await {
         errors.push(format!("closing the journal: {e}"));
     }
+    drop(load_runtime);
     let summary = recording.summary().map_err(setup)?;
     let facts = RunFacts {
         name: scenario.name.clone(),
@@ -450,6 +467,7 @@ fn start_stream(
     world: &world::World,
     inbound: &Arc<Inbound>,
     stop: &CancellationToken,
+    load: &tokio::runtime::Handle,
 ) -> Result<(StreamFacts, Arc<DriverCounters>, JoinHandle<()>), HarnessError> {
     let at = |e: &dyn std::fmt::Display| {
         setup(format!(
@@ -506,7 +524,7 @@ fn start_stream(
                 duration_s,
                 stats: Default::default(),
             };
-            let task = tokio::spawn(async move {
+            let task = load.spawn(async move {
                 tokio::select! {
                     _ = inbound.run_events(events) => {}
                     _ = stop.cancelled() => {}
@@ -536,7 +554,7 @@ fn start_stream(
                 driver,
                 shard: (index, count),
             };
-            let task = tokio::spawn(async move {
+            let task = load.spawn(async move {
                 tokio::select! {
                     _ = inbound.run_batches(batches) => {}
                     _ = stop.cancelled() => {}
