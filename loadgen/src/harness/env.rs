@@ -104,3 +104,38 @@ fn offset(d: Duration) -> String {
         format!("{}ms", d.as_millis())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn owned_fields_and_peaks_are_spelled_for_the_reference_integrations() {
+        let scenario = Scenario::from_str(
+            r#"
+name = "env"
+duration = "3m"
+drain = "30s"
+peak = [{ start = "0s", duration = "60s" }, { start = "120s", duration = "1500ms" }]
+
+[[actors]]
+name = "sales"
+object = "Account"
+fields = ["Phone"]
+rate = { constant = 1 }
+
+[ownership]
+"Account.Phone" = "sales"
+"Account.Credit_Limit__c" = "integration"
+"Account.Region__c" = "integration"
+"#,
+            "env.toml",
+        )
+        .unwrap();
+        let owned = owned_fields(&scenario);
+        let mut fields: Vec<&str> = owned.split(',').collect();
+        fields.sort();
+        assert_eq!(fields, ["Account.Credit_Limit__c", "Account.Region__c"]);
+        assert_eq!(peak_windows(&scenario), "0s-60s,120s-121500ms");
+    }
+}
