@@ -6,7 +6,7 @@
 //! # Why not a general-purpose client
 //!
 //! Its speed is a product requirement: the event driver must come close to wrk's request rate
-//! against the same endpoint (`benches/load.rs`). A general client hands each request to a
+//! against the same endpoint (`benches/event_driver.rs`). A general client hands each request to a
 //! connection task over channels and back (two task switches per request, plus header maps);
 //! here the task that sends an event does the I/O itself, as wrk does: one `write` of the whole
 //! request, then reads into a buffer the connection keeps, parsed with `httparse`.

@@ -6,7 +6,7 @@
 //! would add lateness the integration never caused). And on one thread the per-event hand-offs
 //! (a slot freed, a ledger line, a latency sample) are plain task switches rather than wake-ups
 //! of other worker threads, which measurably cuts the CPU each event costs
-//! (`benches/load.rs`). One core drives well over 20,000 events/s.
+//! (`benches/event_driver.rs`). One core drives well over 20,000 events/s.
 
 use std::io;
 

@@ -13,7 +13,7 @@
 //! (closed loops, no events or bookkeeping) is measured too, to tell the client's cost from the
 //! bookkeeping's. CPU per request comes from /proc (this process, and wrk as a waited-for child).
 //!
-//! `cargo bench --bench load` (or `benches/load.sh`). Environment:
+//! `cargo bench --bench event_driver` (or `benches/event_driver.sh`). Environment:
 //! `SFCHAOS_BENCH_SECS` (seconds per measurement, default 5), `SFCHAOS_BENCH_RATES`
 //! (comma-separated, default `1000,2000,5000,10000,20000`), `SFCHAOS_BENCH_CONNECTIONS`
 //! (default 64), `SFCHAOS_BENCH_WRK` (path of wrk, default `wrk`; `none` with
@@ -55,7 +55,7 @@ fn main() {
     // `cargo bench` passes `--bench`; `cargo test --benches` runs it with no `--bench`: only
     // measure when asked to.
     if !std::env::args().any(|a| a == "--bench") {
-        println!("load benchmark: run with `cargo bench --bench load`");
+        println!("load benchmark: run with `cargo bench --bench event_driver`");
         return;
     }
     let secs: u64 = env_or("SFCHAOS_BENCH_SECS", 5);
