@@ -85,6 +85,10 @@ pub struct Shared {
     pub shutdown: CancellationToken,
     /// Fault decisions taken inside handlers (item failures, bulk slowdowns, lock holds, streaming).
     pub faults: crate::faults::hooks::Faults,
+    /// CometD clients and each org's event-delivery allocation.
+    pub streaming: crate::streaming::Hub,
+    /// Bulk API 2.0 jobs of every org, and the tasks processing them.
+    pub bulk: crate::bulk2::Jobs,
 }
 
 impl std::ops::Deref for SimState {
@@ -105,6 +109,15 @@ impl std::fmt::Debug for SimState {
 impl SimState {
     /// Build the simulator with its default org (users, schema; no records).
     pub fn new(config: SimConfig) -> std::io::Result<SimState> {
+        Self::with_faults(config, crate::faults::hooks::Faults::default())
+    }
+
+    /// Build the simulator with the given in-handler fault decisions (the fault engine installs itself
+    /// this way; tests install their own [`crate::faults::hooks::ItemFaults`]).
+    pub fn with_faults(
+        config: SimConfig,
+        faults: crate::faults::hooks::Faults,
+    ) -> std::io::Result<SimState> {
         let clock = match config.epoch_ms {
             Some(ms) => SimClock::new(ms),
             None => SimClock::wall(),
@@ -122,6 +135,7 @@ impl SimState {
             .iter()
             .map(|a| (a.client_id.clone(), a.clone()))
             .collect();
+        let seed = config.seed;
         Ok(SimState(Arc::new(Shared {
             sessions: Sessions::new(config.seed),
             config,
@@ -130,7 +144,9 @@ impl SimState {
             orgs: RwLock::new(vec![org]),
             apps: RwLock::new(apps),
             shutdown: CancellationToken::new(),
-            faults: crate::faults::hooks::Faults::default(),
+            streaming: crate::streaming::Hub::new(seed),
+            faults,
+            bulk: crate::bulk2::Jobs::default(),
         })))
     }
 
@@ -184,10 +200,7 @@ impl SimState {
     }
 
     /// Resolve a bearer token to its session and org, at the current scenario time.
-    pub fn session(
-        &self,
-        token: &str,
-    ) -> Option<(Arc<crate::auth::session::Session>, Arc<Org>)> {
+    pub fn session(&self, token: &str) -> Option<(Arc<crate::auth::session::Session>, Arc<Org>)> {
         let peek = self.sessions.peek(token)?;
         let org = self.org(peek.org)?;
         let idle = org.config.read().session_lifetime;

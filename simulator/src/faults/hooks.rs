@@ -45,7 +45,12 @@ impl Faults {
 
     /// Should item `index` (0-based position in the request or job; `key` its external id, when known)
     /// fail, and with which error?
-    pub fn item_failure(&self, probe: &Probe<'_>, index: usize, key: Option<&str>) -> Option<ApiError> {
+    pub fn item_failure(
+        &self,
+        probe: &Probe<'_>,
+        index: usize,
+        key: Option<&str>,
+    ) -> Option<ApiError> {
         self.engine.as_ref()?.item_failure(probe, index, key)
     }
 
