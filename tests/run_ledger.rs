@@ -170,3 +170,26 @@ fn a_double_writing_integration_duplicates_exactly_once_per_write() {
     assert_eq!(u(&s["ledger"]["lost"]), 0);
     assert_eq!(u(&s["ledger"]["wrong_value"]), 0);
 }
+
+#[test]
+fn builtin_profiles_run_as_sfchaos_reference() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = ledger_scenario(tmp.path(), "correct", "upsert");
+    let out = tmp.path().join("out");
+    let output = run(&[
+        "run",
+        file.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--integration",
+        "builtin:resilient",
+    ]);
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output));
+    let s = only_scenario(&out);
+    assert_eq!(s["integration"], "builtin:resilient");
+    assert_eq!(u(&s["ledger"]["accepted"]), 180, "{s:#}");
+    assert_eq!(u(&s["ledger"]["lost"]), 0, "{s:#}");
+    let events = ndjson(&scenario_dir(&out).join("lifecycle.ndjson"));
+    let start = events.iter().find(|e| e["event"] == "start").unwrap();
+    assert_eq!(start["command"], "builtin:resilient");
+}

@@ -129,9 +129,9 @@ async fn actors_edit_existing_records_under_their_own_identity() {
     let changes = world.org().changes.since(0, 1_000);
     assert!(!changes.is_empty());
     assert!(
-        changes.iter().all(|c| c.client.contains("sales")),
+        changes.iter().all(|c| c.client().contains("sales")),
         "{:?}",
-        changes[0].client
+        changes[0].client()
     );
     world.running.shutdown().await.unwrap();
 }
