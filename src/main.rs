@@ -50,6 +50,34 @@ enum Command {
         #[arg(long, env = "SFCHAOS_ADMIN_TOKEN")]
         admin_token: Option<String>,
     },
+    /// Run scenarios against an integration build and write report.json.
+    Run {
+        #[arg(required = true)]
+        scenarios: Vec<PathBuf>,
+        /// A shell command, or builtin:PROFILE; overrides each scenario's [integration] command.
+        #[arg(long)]
+        integration: Option<String>,
+        /// Output directory (default: sfchaos-out).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Overrides each scenario's seed.
+        #[arg(long)]
+        seed: Option<u64>,
+        #[arg(long)]
+        junit: Option<PathBuf>,
+        #[arg(long)]
+        baseline: Option<PathBuf>,
+        /// Run shard I of N (0-based): disjoint keys, 1/N of every rate.
+        #[arg(long, value_name = "I/N")]
+        shard: Option<String>,
+    },
+    /// Rebuild report.json from output directories; the shards of one run are merged.
+    Report {
+        #[arg(required = true)]
+        dirs: Vec<PathBuf>,
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// Run a reference integration (what `--integration builtin:PROFILE` launches), configured by the
     /// integration-contract environment (SF_*, SFCHAOS_*), until SIGINT/SIGTERM.
     Reference {
@@ -102,6 +130,30 @@ async fn main() -> ExitCode {
                 admin_token,
             })
             .await
+        }
+        Command::Run {
+            scenarios,
+            integration,
+            out,
+            seed,
+            junit,
+            baseline,
+            shard,
+        } => {
+            cli::run::run(cli::run::RunCliOptions {
+                scenarios,
+                integration,
+                out,
+                seed,
+                junit,
+                baseline,
+                shard,
+                progress: None,
+            })
+            .await
+        }
+        Command::Report { dirs, out } => {
+            cli::report::run(cli::report::ReportCliOptions { dirs, out }).await
         }
         Command::Reference { profile, retry } => {
             cli::reference::run(cli::reference::ReferenceOptions { profile, retry }).await

@@ -2,6 +2,8 @@
 //! the returned [`Outcome`] to an exit code.
 
 pub mod reference;
+pub mod report;
+pub mod run;
 pub mod sim;
 
 /// How a command ended; the binary maps it to the exit code (0 / 1 / 2).

@@ -161,6 +161,19 @@ impl EventBuilder {
     /// bodies, or the send time).
     pub fn build(&self, seq: u64, occurred_at: DateTime<Utc>) -> Event {
         let (key, kind) = self.key_of(seq);
+        self.build_for_key(seq, key, kind, occurred_at)
+    }
+
+    /// Event `seq` for a chosen key (a global index) and kind, with the values event `seq` would
+    /// carry. For senders that assign keys themselves rather than draw them (batches cover a run
+    /// of distinct keys).
+    pub fn build_for_key(
+        &self,
+        seq: u64,
+        key: u64,
+        kind: EventKind,
+        occurred_at: DateTime<Utc>,
+    ) -> Event {
         let external_id = self.sampler.external_id(key);
         let prefix_len = self.sampler.pool().prefix.len();
         let index_text = external_id.get(prefix_len..).unwrap_or_default();

@@ -353,6 +353,12 @@ impl Ledger {
         self.rejected
     }
 
+    /// Every key the ledger holds a fold for (accepted or unanswered events), so a caller can
+    /// fetch exactly those records for [`Ledger::reconcile`].
+    pub fn key_ids(&self) -> impl Iterator<Item = &KeyId> {
+        self.keys.keys()
+    }
+
     /// Keys with at least one accepted event.
     pub fn expected_keys(&self) -> u64 {
         self.keys.values().filter(|k| k.accepted > 0).count() as u64
