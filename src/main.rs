@@ -63,8 +63,10 @@ enum Command {
         /// Overrides each scenario's seed.
         #[arg(long)]
         seed: Option<u64>,
+        /// Also write JUnit XML here (a testsuite per scenario).
         #[arg(long)]
         junit: Option<PathBuf>,
+        /// A previous report.json: fail when a score drops more than the scenario's margin below it.
         #[arg(long)]
         baseline: Option<PathBuf>,
         /// Run shard I of N (0-based): disjoint keys, 1/N of every rate.
@@ -75,8 +77,15 @@ enum Command {
     Report {
         #[arg(required = true)]
         dirs: Vec<PathBuf>,
+        /// Where the rebuilt report goes (default: the one directory given, else sfchaos-merged).
         #[arg(long)]
         out: Option<PathBuf>,
+        /// Also write JUnit XML here.
+        #[arg(long)]
+        junit: Option<PathBuf>,
+        /// A previous report.json to compare scores with.
+        #[arg(long)]
+        baseline: Option<PathBuf>,
     },
     /// Run a reference integration (what `--integration builtin:PROFILE` launches), configured by the
     /// integration-contract environment (SF_*, SFCHAOS_*), until SIGINT/SIGTERM.
@@ -152,8 +161,19 @@ async fn main() -> ExitCode {
             })
             .await
         }
-        Command::Report { dirs, out } => {
-            cli::report::run(cli::report::ReportCliOptions { dirs, out }).await
+        Command::Report {
+            dirs,
+            out,
+            junit,
+            baseline,
+        } => {
+            cli::report::run(cli::report::ReportCliOptions {
+                dirs,
+                out,
+                junit,
+                baseline,
+            })
+            .await
         }
         Command::Reference { profile, retry } => {
             cli::reference::run(cli::reference::ReferenceOptions { profile, retry }).await

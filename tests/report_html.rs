@@ -10,11 +10,14 @@ use loadgen::ledger::{
     ExpectedState, KeyFinding, LedgerEntry, LedgerTotals, Outcome, Problem, Reconciliation,
 };
 use loadgen::recorder::{RunSummary, SeriesPoint, TimeSeries};
+use loadgen::report::build::Scored;
+use loadgen::report::facts::ExpectSpec;
 use loadgen::report::html;
+use loadgen::report::model::{LedgerReport, LoadReport};
 use loadgen::report::view::{LatencyView, LedgerView, LoadView, ReportView, ScenarioView};
-use loadgen::scenario::{AntiPattern, Expectations};
+use loadgen::scenario::AntiPattern;
 use loadgen::scoring::evidence::{FaultWindow, LifecycleEvent, Span, StreamInfo, StreamKind};
-use loadgen::scoring::verdict::{self, Measured};
+use loadgen::scoring::verdict;
 use loadgen::scoring::{self, Evidence};
 use simulator::journal::{Api, FaultTag, JournalEntry};
 
@@ -189,27 +192,36 @@ fn sample_report() -> ReportView {
         ..Evidence::default()
     };
     let scored = scoring::score(&ev).expect("score the sample run");
-    let mut expect = Expectations {
+    let mut expect = ExpectSpec {
         min_score: Default::default(),
         lost: Some(0),
         duplicates: Some(0),
         wrong_value: None,
-        max_p99: Some(Duration::from_secs(2)),
+        max_p99_ms: Some(2_000.0),
         min_achieved_rate: None,
         max_error_rate: None,
         baseline_margin: 5,
     };
-    expect.min_score.insert(AntiPattern::BlindRetries, 80);
-    expect.min_score.insert(AntiPattern::Availability, 90);
+    expect
+        .min_score
+        .insert(AntiPattern::BlindRetries.as_str().into(), 80);
+    expect
+        .min_score
+        .insert(AntiPattern::Availability.as_str().into(), 90);
     let totals = ev.reconciliation.as_ref().map(|r| r.totals.clone());
+    let keyed = Scored::from(scored.clone());
+    let load = LoadReport {
+        completed: 1_170,
+        ..LoadReport::default()
+    };
+    let mut load = load;
+    load.latency_ms.p99 = 41.0;
     let results = verdict::evaluate(
         &expect,
-        &scored.anti_patterns,
-        &Measured {
-            ledger: totals.clone(),
-            p99_ms: Some(41.0),
-            ..Measured::default()
-        },
+        &LedgerReport::from(&totals.clone().unwrap_or_default()),
+        &load,
+        &keyed.anti_patterns,
+        true,
     );
     let t = totals.unwrap_or_default();
     ReportView {

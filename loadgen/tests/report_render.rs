@@ -2,11 +2,14 @@
 //! report.json back (design.md §7's shape, with unknown keys) for `sfchaos report` and baselines.
 
 use loadgen::ledger::{LedgerTotals, Reconciliation};
+use loadgen::report::build::Scored;
+use loadgen::report::facts::ExpectSpec;
+use loadgen::report::model::{LedgerReport, LoadReport};
 use loadgen::report::view::{LedgerView, ReportView, ScenarioView};
 use loadgen::report::{baseline, html, junit, summary};
-use loadgen::scenario::{AntiPattern, Expectations};
+use loadgen::scenario::AntiPattern;
 use loadgen::scoring::evidence::FaultWindow;
-use loadgen::scoring::verdict::{self, Measured};
+use loadgen::scoring::verdict;
 use loadgen::scoring::{self, Evidence, Status};
 use simulator::journal::{Api, FaultTag, JournalEntry};
 
@@ -80,25 +83,29 @@ fn scored_view() -> ReportView {
         ..Evidence::default()
     };
     let scored = scoring::score(&ev).unwrap();
-    let mut expect = Expectations {
+    let mut expect = ExpectSpec {
         min_score: Default::default(),
         lost: Some(0),
         duplicates: None,
         wrong_value: None,
-        max_p99: None,
+        max_p99_ms: None,
         min_achieved_rate: None,
         max_error_rate: None,
         baseline_margin: 5,
     };
-    expect.min_score.insert(AntiPattern::BlindRetries, 80);
-    expect.min_score.insert(AntiPattern::Polling, 50);
+    expect
+        .min_score
+        .insert(AntiPattern::BlindRetries.as_str().into(), 80);
+    expect
+        .min_score
+        .insert(AntiPattern::Polling.as_str().into(), 50);
+    let keyed = Scored::from(scored.clone());
     let results = verdict::evaluate(
         &expect,
-        &scored.anti_patterns,
-        &Measured {
-            ledger: ev.reconciliation.as_ref().map(|r| r.totals.clone()),
-            ..Measured::default()
-        },
+        &LedgerReport::from(&ev.reconciliation.as_ref().unwrap().totals),
+        &LoadReport::default(),
+        &keyed.anti_patterns,
+        true,
     );
     let passed = verdict::all_passed(&results);
     ReportView {

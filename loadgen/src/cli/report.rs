@@ -1,5 +1,6 @@
 //! `sfchaos report DIR... [--out DIR]`: rebuild report.json from output directories; the
-//! directories of one scenario's shards are merged (see [`crate::report::merge`]).
+//! directories of one scenario's shards are merged (see [`crate::report::merge`]); report.html,
+//! `--junit` and the terminal scorecard are rendered again from it.
 
 use std::path::PathBuf;
 
@@ -12,6 +13,8 @@ use crate::report::{self, merge};
 pub struct ReportCliOptions {
     pub dirs: Vec<PathBuf>,
     pub out: Option<PathBuf>,
+    pub junit: Option<PathBuf>,
+    pub baseline: Option<PathBuf>,
 }
 
 /// Where a merged report goes without `--out` (one directory is re-rendered in place).
@@ -28,28 +31,22 @@ pub async fn run(opts: ReportCliOptions) -> Result<Outcome, UsageError> {
         }
         (None, _) => PathBuf::from(DEFAULT_MERGED_OUT),
     };
-    let built = merge::render_dirs(&opts.dirs, &out).map_err(|e| UsageError::new(e.to_string()))?;
+    let baseline = opts
+        .baseline
+        .as_deref()
+        .map(report::read_baseline)
+        .transpose()
+        .map_err(|e| UsageError::new(format!("--baseline: {e}")))?;
+    let built = merge::render_dirs(&opts.dirs, &out, baseline.as_ref())
+        .map_err(|e| UsageError::new(e.to_string()))?;
     let path = out.join(files::REPORT);
     report::write(&path, &built).map_err(|e| UsageError::new(e.to_string()))?;
-    for s in &built.scenarios {
-        let shards = if s.shards.is_empty() {
-            String::new()
-        } else {
-            format!(" (shards {})", s.shards.join(", "))
-        };
-        println!(
-            "{}{shards}: {} — sent {} landed {} lost {} duplicates {} wrong_value {}; p99 {:.1} ms (uncorrected {:.1} ms)",
-            s.name,
-            if s.passed { "passed" } else { "FELL SHORT" },
-            s.ledger.sent,
-            s.ledger.landed,
-            s.ledger.lost,
-            s.ledger.duplicates,
-            s.ledger.wrong_value,
-            s.load.latency_ms.p99,
-            s.load.latency_ms.p99_uncorrected,
-        );
-    }
+    let hooks = report::OutputHooks {
+        junit: opts.junit.clone(),
+    };
+    let summary =
+        report::after_report(&built, &path, &hooks).map_err(|e| UsageError::new(e.to_string()))?;
+    print!("{summary}");
     eprintln!("sfchaos: report written to {}", path.display());
     if built.scenarios.iter().all(|s| s.passed) {
         Ok(Outcome::Ok)

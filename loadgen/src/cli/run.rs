@@ -19,7 +19,7 @@ use crate::harness::evidence::files;
 use crate::harness::progress::ProgressMode;
 use crate::harness::run::evidence_files;
 use crate::harness::{run_scenario, HarnessError, RunOptions};
-use crate::report::build::scenario_report;
+use crate::report::build::{scenario_report, score_dir};
 use crate::report::{self, OutputHooks, ScenarioReport};
 use crate::scenario::{IntegrationCommand, Scenario, Shard};
 
@@ -61,6 +61,23 @@ pub async fn run(opts: RunCliOptions) -> Result<Outcome, UsageError> {
         })
         .transpose()?;
     let scenarios = load(&opts.scenarios, opts.seed, shard)?;
+    let baseline = opts
+        .baseline
+        .as_deref()
+        .map(report::read_baseline)
+        .transpose()
+        .map_err(|e| UsageError::new(format!("--baseline: {e}")))?;
+    if let Some(base) = &baseline {
+        for s in scenarios
+            .iter()
+            .filter(|s| base.scenario(&s.name).is_none())
+        {
+            eprintln!(
+                "sfchaos: scenario \"{}\" is not in the baseline report; its scores are not compared",
+                s.name
+            );
+        }
+    }
     let out = opts
         .out
         .clone()
@@ -75,7 +92,6 @@ pub async fn run(opts: RunCliOptions) -> Result<Outcome, UsageError> {
     let progress = opts.progress.unwrap_or_else(ProgressMode::detect);
     let hooks = OutputHooks {
         junit: opts.junit.clone(),
-        baseline: opts.baseline.clone(),
     };
     let report_path = out.join(files::REPORT);
     let mut reports: Vec<ScenarioReport> = Vec::new();
@@ -109,14 +125,26 @@ pub async fn run(opts: RunCliOptions) -> Result<Outcome, UsageError> {
             Ok(run) => {
                 let shards = run.facts.shard.iter().cloned().collect();
                 let evidence = evidence_files(&dir, &out);
+                let mut facts = run.facts;
+                if progress != ProgressMode::Quiet {
+                    eprintln!("sfchaos: scoring \"{}\"", scenario.name);
+                }
+                let scoring = match score_dir(&dir, scenario, &run.reconciliation, &run.summary) {
+                    Ok(s) => Some(s),
+                    Err(e) => {
+                        facts.errors.push(format!("scoring: {e}"));
+                        None
+                    }
+                };
                 let scenario_report = scenario_report(
-                    &run.facts,
+                    &facts,
                     shards,
                     &run.reconciliation,
                     &run.summary,
                     evidence,
+                    scoring,
+                    baseline.as_ref(),
                 );
-                print_summary(&scenario_report);
                 reports.push(scenario_report);
                 let partial = report::report(opts.seed, reports.clone());
                 report::write(&report_path, &partial)
@@ -132,7 +160,17 @@ pub async fn run(opts: RunCliOptions) -> Result<Outcome, UsageError> {
     watcher.abort();
     let final_report = report::report(opts.seed, reports);
     report::write(&report_path, &final_report).map_err(|e| UsageError::new(e.to_string()))?;
-    eprintln!("sfchaos: report written to {}", report_path.display());
+    let summary = report::after_report(&final_report, &report_path, &hooks)
+        .map_err(|e| UsageError::new(e.to_string()))?;
+    print!("{summary}");
+    for s in &final_report.scenarios {
+        print_problems(s);
+    }
+    eprintln!(
+        "sfchaos: report written to {} (and {})",
+        report_path.display(),
+        report_path.with_file_name(files::HTML).display()
+    );
     if let Some(e) = failure {
         return Err(e);
     }
@@ -141,11 +179,6 @@ pub async fn run(opts: RunCliOptions) -> Result<Outcome, UsageError> {
             "interrupted; the report covers what ran ({})",
             report_path.display()
         )));
-    }
-    for note in
-        report::after_report(&final_report, &hooks).map_err(|e| UsageError::new(e.to_string()))?
-    {
-        eprintln!("sfchaos: {note}");
     }
     if final_report.scenarios.iter().all(|s| s.passed) {
         Ok(Outcome::Ok)
@@ -238,45 +271,15 @@ async fn watch_signals(interrupt: CancellationToken, pgid: Arc<AtomicI32>) {
     std::process::exit(2);
 }
 
-/// One line per scenario on stdout, then its failed expectations.
-fn print_summary(s: &ScenarioReport) {
-    let verdict = if s.interrupted {
-        "INTERRUPTED"
-    } else if s.passed {
-        "passed"
-    } else {
-        "FELL SHORT"
-    };
-    println!(
-        "{}: {verdict} — sent {} accepted {} landed {} lost {} duplicates {} wrong_value {}; {:.1} ev/s (target {:.1}), p50 {:.1} ms, p99 {:.1} ms (uncorrected {:.1} ms)",
-        s.name,
-        s.ledger.sent,
-        s.ledger.accepted,
-        s.ledger.landed,
-        s.ledger.lost,
-        s.ledger.duplicates,
-        s.ledger.wrong_value,
-        s.load.achieved_rate,
-        s.load.target_rate,
-        s.load.latency_ms.p50,
-        s.load.latency_ms.p99,
-        s.load.latency_ms.p99_uncorrected,
-    );
-    for e in s.expectations.iter().filter(|e| !e.passed) {
-        let detail = e
-            .detail
-            .as_deref()
-            .map(|d| format!(" ({d})"))
-            .unwrap_or_default();
+/// What the scorecard does not show: crashes and the harness's own errors.
+fn print_problems(s: &ScenarioReport) {
+    if s.lifecycle.crashes > 0 {
         println!(
-            "  expectation {}: {:?}, actual {}{detail}",
-            e.name, e.status, e.actual
+            "{}: the integration crashed {} time(s)",
+            s.name, s.lifecycle.crashes
         );
     }
-    if s.lifecycle.crashes > 0 {
-        println!("  the integration crashed {} time(s)", s.lifecycle.crashes);
-    }
     for error in &s.errors {
-        println!("  harness: {error}");
+        println!("{}: harness: {error}", s.name);
     }
 }

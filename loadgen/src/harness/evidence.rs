@@ -246,6 +246,10 @@ pub mod files {
     pub const LATENCY_LOG: &str = "latency.hlog";
     pub const JOURNAL: &str = "journal.ndjson.zst";
     pub const CHANGES: &str = "changes.ndjson";
+    pub const CHANGES_ZST: &str = "changes.ndjson.zst";
+    pub const METRICS: &str = "metrics.ndjson";
+    pub const SCORES: &str = "scores.json";
+    pub const HTML: &str = "report.html";
     pub const ACTOR_EDITS: &str = "actor-edits.ndjson";
     pub const SINK: &str = "sink.ndjson";
     pub const ALERTS: &str = "alerts.ndjson";

@@ -3,36 +3,54 @@
 //! through the same functions, so they produce the same numbers from the same evidence.
 
 use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 
 use indexmap::IndexMap;
-use serde_json::Value;
 
+use super::baseline;
 use super::facts::{RunFacts, StreamFacts};
 use super::model::{
-    unscored_anti_patterns, AntiPatternResult, ExpectationResult, ExpectationStatus, LedgerReport,
-    LoadReport, PhaseLoad, ScenarioReport, Status, StreamLoad,
+    unscored_anti_patterns, AntiPatternResult, LedgerReport, LoadReport, PhaseLoad, ScenarioReport,
+    StreamLoad,
 };
+use super::view::ReportView;
+use crate::cli::sim::write_atomic;
+use crate::harness::evidence::files;
+use crate::harness::world::INTEGRATION_USER;
 use crate::ledger::Reconciliation;
 use crate::recorder::RunSummary;
+use crate::scenario::Scenario;
+use crate::scoring::{verdict, Evidence, EvidenceError};
 
 /// Ledger findings copied into report.json; `findings.json` has up to the reconciliation's cap.
 const REPORT_FINDINGS: usize = 20;
 
-/// Whether anti-pattern scores exist. They come with the scoring engine; until then every
-/// anti-pattern is `not-exercised` and `min_score` expectations are `unevaluated`.
-pub const SCORING_AVAILABLE: bool = false;
-
+/// A scenario's report. `scoring` is the scorer's verdicts (`None`: the run could not be scored —
+/// every anti-pattern `not-exercised`, `min_score` expectations `unevaluated`). With `baseline`,
+/// each anti-pattern the baseline scored for this scenario is one more expectation.
 pub fn scenario_report(
     facts: &RunFacts,
     shards: Vec<String>,
     reconciliation: &Reconciliation,
     summary: &RunSummary,
     evidence: BTreeMap<String, String>,
+    scoring: Option<Scored>,
+    baseline: Option<&ReportView>,
 ) -> ScenarioReport {
     let ledger = LedgerReport::from(&reconciliation.totals);
     let load = load_report(facts, &ledger, summary);
-    let anti_patterns = unscored_anti_patterns();
-    let expectations = evaluate(facts, &ledger, &load, &anti_patterns, SCORING_AVAILABLE);
+    let scored = scoring.is_some();
+    let (anti_patterns, timeline) = match scoring {
+        Some(s) => (s.anti_patterns, s.timeline),
+        None => (unscored_anti_patterns("the run was not scored"), None),
+    };
+    let mut expectations = verdict::evaluate(&facts.expect, &ledger, &load, &anti_patterns, scored);
+    if let Some(base) = baseline {
+        let current = anti_patterns.iter().map(|(id, a)| (id.as_str(), a));
+        let comparison =
+            baseline::compare(&facts.name, current, base, facts.expect.baseline_margin);
+        expectations.extend(comparison.results);
+    }
     let passed = !facts.interrupted && expectations.iter().all(|e| e.passed);
     ScenarioReport {
         name: facts.name.clone(),
@@ -61,7 +79,113 @@ pub fn scenario_report(
             .cloned()
             .collect(),
         evidence,
+        timeline,
     }
+}
+
+/// The scorer's output for one scenario, keyed for the report.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Scored {
+    pub anti_patterns: IndexMap<String, AntiPatternResult>,
+    #[serde(default)]
+    pub timeline: Option<crate::scoring::Timeline>,
+}
+
+impl From<crate::scoring::Scoring> for Scored {
+    fn from(s: crate::scoring::Scoring) -> Self {
+        Scored {
+            anti_patterns: s
+                .anti_patterns
+                .into_iter()
+                .map(|(id, a)| (id.as_str().to_owned(), a))
+                .collect(),
+            timeline: Some(s.timeline),
+        }
+    }
+}
+
+/// Scores the run whose evidence is in `dir` and writes `scores.json` beside it (which
+/// `sfchaos report` reads back when it merges shards). The reconciliation and the latency summary
+/// are the run's, as the report has them.
+pub fn score_dir(
+    dir: &Path,
+    scenario: &Scenario,
+    reconciliation: &Reconciliation,
+    summary: &RunSummary,
+) -> Result<Scored, ScoreError> {
+    let mut ev = Evidence::from_dir(dir, scenario)?;
+    ev.integration_user = INTEGRATION_USER.into();
+    ev.reconciliation = Some(reconciliation.clone());
+    ev.load = Some(summary.clone());
+    let scored = Scored::from(crate::scoring::score(&ev)?);
+    let path = dir.join(files::SCORES);
+    let json = serde_json::to_vec(&scored).map_err(|e| ScoreError::Write {
+        path: path.clone(),
+        source: std::io::Error::other(e),
+    })?;
+    write_atomic(&path, &json).map_err(|source| ScoreError::Write { path, source })?;
+    Ok(scored)
+}
+
+/// The scores a run wrote with [`score_dir`]; `None` when it wrote none.
+pub fn read_scores(dir: &Path) -> Result<Option<Scored>, ScoreError> {
+    let path = dir.join(files::SCORES);
+    match std::fs::read(&path) {
+        Ok(bytes) => serde_json::from_slice(&bytes)
+            .map(Some)
+            .map_err(|e| ScoreError::Parse {
+                path,
+                message: e.to_string(),
+            }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(source) => Err(ScoreError::Write { path, source }),
+    }
+}
+
+/// Why a run could not be scored.
+#[derive(Debug, thiserror::Error)]
+pub enum ScoreError {
+    #[error(transparent)]
+    Evidence(#[from] EvidenceError),
+    #[error("{path}: {source}")]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}: not a scores.json: {message}")]
+    Parse { path: PathBuf, message: String },
+}
+
+/// Shards of one run are scored separately (each had its own simulator); the merged verdict per
+/// anti-pattern is the worst shard's: the lowest score, its findings first, then the others'.
+pub fn merge_scores(all: Vec<Scored>) -> Option<Scored> {
+    let mut it = all.into_iter();
+    let mut merged = it.next()?;
+    for s in it {
+        for (id, a) in s.anti_patterns {
+            match merged.anti_patterns.get_mut(&id) {
+                Some(m) => {
+                    let worse = match (a.score, m.score) {
+                        (Some(x), Some(y)) => x < y,
+                        (Some(_), None) => true,
+                        _ => false,
+                    };
+                    if worse {
+                        let mut a = a;
+                        a.findings.append(&mut m.findings);
+                        *m = a;
+                    } else {
+                        m.findings.extend(a.findings);
+                    }
+                }
+                None => {
+                    merged.anti_patterns.insert(id, a);
+                }
+            }
+        }
+        // Timelines are per shard; the merged report keeps the first shard's.
+    }
+    Some(merged)
 }
 
 fn rate(count: f64, seconds: f64) -> f64 {
@@ -137,114 +261,6 @@ fn load_report(facts: &RunFacts, ledger: &LedgerReport, summary: &RunSummary) ->
         raw: overall.raw.clone(),
         streams,
         phases,
-    }
-}
-
-/// Checks every `[expect]` entry. `min_score` entries need scores: without scoring they are
-/// `unevaluated` (and not passed); with scoring, an anti-pattern the run did not exercise fails
-/// its expectation (docs/scenarios.md).
-pub fn evaluate(
-    facts: &RunFacts,
-    ledger: &LedgerReport,
-    load: &LoadReport,
-    anti_patterns: &IndexMap<String, AntiPatternResult>,
-    scored: bool,
-) -> Vec<ExpectationResult> {
-    let e = &facts.expect;
-    let mut out = Vec::new();
-    for (id, min) in &e.min_score {
-        let name = format!("min_score.{id} >= {min}");
-        let result = anti_patterns.get(id);
-        out.push(match result {
-            _ if !scored => {
-                unevaluated(name, "anti-pattern scoring is not available in this build")
-            }
-            Some(AntiPatternResult {
-                score: Some(score),
-                status,
-                ..
-            }) if *status != Status::NotExercised => {
-                check(name, f64::from(*score), |v| v >= f64::from(*min))
-            }
-            _ => ExpectationResult {
-                name,
-                passed: false,
-                actual: Value::Null,
-                status: ExpectationStatus::Fail,
-                detail: Some("the run did not exercise this anti-pattern".into()),
-            },
-        });
-    }
-    let counts = [
-        ("lost", e.lost, ledger.lost),
-        ("duplicates", e.duplicates, ledger.duplicates),
-        ("wrong_value", e.wrong_value, ledger.wrong_value),
-    ];
-    for (key, max, actual) in counts {
-        if let Some(max) = max {
-            out.push(check(format!("{key} <= {max}"), actual as f64, |v| {
-                v <= max as f64
-            }));
-        }
-    }
-    if let Some(max) = e.max_p99_ms {
-        let name = format!("p99_ms <= {max}");
-        out.push(if load.completed == 0 {
-            unevaluated(name, "no event completed")
-        } else {
-            check(name, load.latency_ms.p99, |v| v <= max)
-        });
-    }
-    if let Some(min) = e.min_achieved_rate {
-        let name = format!("achieved_rate_ratio >= {min}");
-        out.push(if load.target_rate > 0.0 {
-            check(name, load.achieved_rate / load.target_rate, |v| v >= min)
-        } else {
-            unevaluated(name, "no events were scheduled")
-        });
-    }
-    if let Some(max) = e.max_error_rate {
-        let name = format!("error_rate <= {max}");
-        out.push(if ledger.sent > 0 {
-            check(name, load.error_rate, |v| v <= max)
-        } else {
-            unevaluated(name, "no events were sent")
-        });
-    }
-    out
-}
-
-fn check(name: String, actual: f64, holds: impl Fn(f64) -> bool) -> ExpectationResult {
-    let passed = holds(actual);
-    ExpectationResult {
-        name,
-        passed,
-        actual: number(actual),
-        status: if passed {
-            ExpectationStatus::Pass
-        } else {
-            ExpectationStatus::Fail
-        },
-        detail: None,
-    }
-}
-
-fn unevaluated(name: String, why: &str) -> ExpectationResult {
-    ExpectationResult {
-        name,
-        passed: false,
-        actual: Value::Null,
-        status: ExpectationStatus::Unevaluated,
-        detail: Some(why.to_owned()),
-    }
-}
-
-/// Integers as integers (`0`, not `0.0`), so `"actual": 0` reads like the threshold.
-fn number(v: f64) -> Value {
-    if v.fract() == 0.0 && v.abs() < 9.0e15 {
-        Value::from(v as i64)
-    } else {
-        serde_json::Number::from_f64(v).map_or(Value::Null, Value::Number)
     }
 }
 

@@ -5,13 +5,15 @@
 //! - ledgers with [`load_ledgers`] (key folds merge; overlapping keys are reported),
 //! - final org records by union (shards' key spaces are disjoint),
 //!
-//! then reconciled and checked against `[expect]` again, exactly as a live run is.
+//! then reconciled and checked against `[expect]` again, exactly as a live run is. Each shard's
+//! scores (`scores.json`, written when it ran) merge worst-first.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use super::build::{merge_facts, scenario_report};
+use super::build::{merge_facts, merge_scores, read_scores, scenario_report};
 use super::facts::RunFacts;
+use super::view::ReportView;
 use super::{report, Report, ReportError, ScenarioReport};
 use crate::harness::evidence::files;
 use crate::harness::reconcile::load_snapshots;
@@ -58,8 +60,12 @@ fn read_facts(dir: &Path) -> Result<RunFacts, ReportError> {
 }
 
 /// Rebuilds the report of `dirs` (scenario directories or `--out` directories), with evidence
-/// paths relative to `base`.
-pub fn render_dirs(dirs: &[PathBuf], base: &Path) -> Result<Report, ReportError> {
+/// paths relative to `base`, compared with `baseline` when given.
+pub fn render_dirs(
+    dirs: &[PathBuf],
+    base: &Path,
+    baseline: Option<&ReportView>,
+) -> Result<Report, ReportError> {
     let mut groups: Vec<(String, Vec<(PathBuf, RunFacts)>)> = Vec::new();
     for dir in dirs {
         for scenario_dir in scenario_dirs(dir)? {
@@ -72,7 +78,7 @@ pub fn render_dirs(dirs: &[PathBuf], base: &Path) -> Result<Report, ReportError>
     }
     let mut scenarios = Vec::with_capacity(groups.len());
     for (_, members) in groups {
-        scenarios.push(merge_group(&members, base)?);
+        scenarios.push(merge_group(&members, base, baseline)?);
     }
     Ok(report(None, scenarios))
 }
@@ -80,6 +86,7 @@ pub fn render_dirs(dirs: &[PathBuf], base: &Path) -> Result<Report, ReportError>
 fn merge_group(
     members: &[(PathBuf, RunFacts)],
     base: &Path,
+    baseline: Option<&ReportView>,
 ) -> Result<ScenarioReport, ReportError> {
     let io_error = |e: &dyn std::fmt::Display| ReportError::Merge(e.to_string());
     let paths = |name: &str| -> Vec<PathBuf> {
@@ -142,11 +149,29 @@ fn merge_group(
             evidence.insert(key, path);
         }
     }
+    let mut scores = Vec::with_capacity(members.len());
+    for (dir, _) in members {
+        match read_scores(dir).map_err(|e| io_error(&e))? {
+            Some(s) => scores.push(s),
+            None => facts.errors.push(format!(
+                "{}: no {} (the run was not scored); anti-patterns are not-exercised",
+                dir.display(),
+                files::SCORES
+            )),
+        }
+    }
+    let scoring = if scores.len() == members.len() {
+        merge_scores(scores)
+    } else {
+        None
+    };
     Ok(scenario_report(
         &facts,
         shards,
         &reconciliation,
         &summary,
         evidence,
+        scoring,
+        baseline,
     ))
 }

@@ -90,28 +90,38 @@ pub fn read(path: &Path) -> Result<Report, ReportError> {
 pub struct OutputHooks {
     /// `--junit PATH`.
     pub junit: Option<PathBuf>,
-    /// `--baseline REPORT.json`.
-    pub baseline: Option<PathBuf>,
 }
 
-/// Runs the outputs that follow report.json. JUnit XML and baseline comparison belong to the
-/// scoring engine; until it lands, a requested JUnit file is not written and a baseline is only
-/// read (so a wrong path still fails the run), and each returns a note saying so. Nothing is
-/// made up: no JUnit file without scores behind it, no baseline verdict without a comparison.
-pub fn after_report(_report: &Report, hooks: &OutputHooks) -> Result<Vec<String>, ReportError> {
-    let mut notes = Vec::new();
-    if let Some(path) = &hooks.baseline {
-        read(path)?;
-        notes.push(format!(
-            "--baseline {}: comparing scores with a baseline needs anti-pattern scoring, which this build does not have; not compared",
-            path.display()
-        ));
-    }
+/// Reads a baseline report for `--baseline`.
+pub fn read_baseline(path: &Path) -> Result<view::ReportView, ReportError> {
+    view::ReportView::read(path).map_err(|e| ReportError::Parse {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })
+}
+
+/// The outputs that follow report.json: `report.html` beside it, `--junit` when asked, and the
+/// terminal scorecard (returned, for the caller to print). All are rendered from report.json's
+/// view, exactly as `sfchaos report` re-renders them.
+pub fn after_report(
+    report: &Report,
+    report_path: &Path,
+    hooks: &OutputHooks,
+) -> Result<String, ReportError> {
+    let view = view::ReportView::of(report).map_err(|e| ReportError::Parse {
+        path: report_path.to_path_buf(),
+        message: e.to_string(),
+    })?;
+    let html_path = report_path.with_file_name(crate::harness::evidence::files::HTML);
+    html::write(&html_path, &view).map_err(|source| ReportError::Io {
+        path: html_path.clone(),
+        source,
+    })?;
     if let Some(path) = &hooks.junit {
-        notes.push(format!(
-            "--junit {}: JUnit output comes with anti-pattern scoring, which this build does not have; not written",
-            path.display()
-        ));
+        junit::write(path, &view).map_err(|source| ReportError::Io {
+            path: path.clone(),
+            source,
+        })?;
     }
-    Ok(notes)
+    Ok(summary::render(&view))
 }

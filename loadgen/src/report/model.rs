@@ -72,54 +72,22 @@ pub struct ScenarioReport {
     /// Evidence files of this scenario, relative to the report's directory.
     #[serde(default)]
     pub evidence: BTreeMap<String, String>,
+    /// Per-second series the HTML report charts (requests by status, latency, API usage, retries,
+    /// fault windows).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeline: Option<crate::scoring::Timeline>,
 }
 
-/// One anti-pattern's verdict. Scores arrive with the scoring engine; until then every
-/// anti-pattern is `not-exercised`, never a pass.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct AntiPatternResult {
-    pub score: Option<u8>,
-    pub grade: Option<String>,
-    pub status: Status,
-    pub findings: Vec<Finding>,
-}
+/// One anti-pattern's verdict: the scorer's [`Assessment`](crate::scoring::Assessment), in the
+/// shape §7 fixes (`{"score", "grade", "status", "findings"}`).
+pub use crate::scoring::{Assessment as AntiPatternResult, Finding, Status};
 
-impl AntiPatternResult {
-    pub fn not_exercised() -> Self {
-        AntiPatternResult {
-            score: None,
-            grade: None,
-            status: Status::NotExercised,
-            findings: Vec::new(),
-        }
-    }
-}
-
-/// All ten ids, `not-exercised`.
-pub fn unscored_anti_patterns() -> IndexMap<String, AntiPatternResult> {
+/// All ten ids, `not-exercised` (a run that could not be scored).
+pub fn unscored_anti_patterns(why: &str) -> IndexMap<String, AntiPatternResult> {
     AntiPattern::ALL
         .iter()
-        .map(|a| (a.as_str().to_owned(), AntiPatternResult::not_exercised()))
+        .map(|a| (a.as_str().to_owned(), AntiPatternResult::not_exercised(why)))
         .collect()
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Status {
-    Pass,
-    Fail,
-    NotExercised,
-}
-
-/// `{"severity": "warning", "message": "…", "count": 3, "evidence": ["req-000123", …]}`.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Finding {
-    pub severity: String,
-    pub message: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub count: Option<u64>,
-    #[serde(default)]
-    pub evidence: Vec<String>,
 }
 
 /// design.md §7's `ledger` (the first seven keys) plus `keys` and `unanswered`.
@@ -211,6 +179,7 @@ pub struct ExpectationResult {
     /// The measured value; `null` when it could not be measured.
     pub actual: Value,
     /// `pass`, `fail` or `unevaluated` (could not be checked: never counted as passed).
+    #[serde(default)]
     pub status: ExpectationStatus,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
@@ -222,6 +191,60 @@ pub enum ExpectationStatus {
     Pass,
     Fail,
     Unevaluated,
+}
+
+impl Default for ExpectationStatus {
+    /// A result read without a status failed (it cannot be assumed to have passed).
+    fn default() -> Self {
+        ExpectationStatus::Fail
+    }
+}
+
+impl ExpectationResult {
+    /// A measured value checked against its bound.
+    pub fn check(name: String, actual: f64, holds: bool) -> Self {
+        ExpectationResult {
+            name,
+            passed: holds,
+            actual: number(actual),
+            status: if holds {
+                ExpectationStatus::Pass
+            } else {
+                ExpectationStatus::Fail
+            },
+            detail: None,
+        }
+    }
+
+    pub fn failed(name: String, detail: impl Into<String>) -> Self {
+        ExpectationResult {
+            name,
+            passed: false,
+            actual: Value::Null,
+            status: ExpectationStatus::Fail,
+            detail: Some(detail.into()),
+        }
+    }
+
+    /// Could not be checked; never counted as passed.
+    pub fn unevaluated(name: String, detail: impl Into<String>) -> Self {
+        ExpectationResult {
+            name,
+            passed: false,
+            actual: Value::Null,
+            status: ExpectationStatus::Unevaluated,
+            detail: Some(detail.into()),
+        }
+    }
+}
+
+/// Integers as integers (`0`, not `0.0`), so `"actual": 0` reads like the threshold.
+pub fn number(v: f64) -> Value {
+    if v.fract() == 0.0 && v.abs() < 9.0e15 {
+        Value::from(v as i64)
+    } else {
+        serde_json::Number::from_f64(v).map_or(Value::Null, Value::Number)
+    }
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]

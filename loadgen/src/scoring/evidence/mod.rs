@@ -46,19 +46,7 @@ use simulator::journal::JournalEntry;
 pub const DEFAULT_INTEGRATION_USER: &str = "admin@sfchaos.test";
 
 /// File names in a scenario's output directory (see the module docs).
-pub mod files {
-    pub const JOURNAL: &str = "journal.ndjson.zst";
-    pub const LEDGER: &str = "ledger.ndjson";
-    pub const FINDINGS: &str = "findings.json";
-    pub const CHANGES: &str = "changes.ndjson";
-    pub const CHANGES_ZST: &str = "changes.ndjson.zst";
-    pub const ACTOR_EDITS: &str = "actor-edits.ndjson";
-    pub const SINK: &str = "sink.ndjson";
-    pub const ALERTS: &str = "alerts.ndjson";
-    pub const LIFECYCLE: &str = "lifecycle.ndjson";
-    pub const METRICS: &str = "metrics.ndjson";
-    pub const RUN: &str = "run.json";
-}
+pub use crate::harness::evidence::files;
 
 /// Everything the detectors may look at.
 #[derive(Clone, Debug, Default)]
