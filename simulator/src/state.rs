@@ -46,6 +46,10 @@ pub struct SimConfig {
     /// Wall-clock epoch at start; `None` for the real time.
     pub epoch_ms: Option<i64>,
     pub apps: Vec<ConnectedApp>,
+    /// Fault rules installed at start (a scenario's `[[faults]]`); more can be added at run time.
+    pub faults: crate::faults::plan::FaultPlan,
+    /// Whether [`crate::app`] installs the fault layer. Off only to measure what the layer costs.
+    pub fault_layer: bool,
 }
 
 impl Default for SimConfig {
@@ -66,6 +70,8 @@ impl Default for SimConfig {
                 org: 1,
                 run_as: "admin@sfchaos.test".into(),
             }],
+            faults: Default::default(),
+            fault_layer: true,
         }
     }
 }
@@ -85,6 +91,8 @@ pub struct Shared {
     pub shutdown: CancellationToken,
     /// Fault decisions taken inside handlers (item failures, bulk slowdowns, lock holds, streaming).
     pub faults: crate::faults::hooks::Faults,
+    /// The installed fault rules (the layer, the hooks above and the admin API share it).
+    pub fault_engine: Arc<crate::faults::FaultEngine>,
 }
 
 impl std::ops::Deref for SimState {
@@ -122,6 +130,7 @@ impl SimState {
             .iter()
             .map(|a| (a.client_id.clone(), a.clone()))
             .collect();
+        let fault_engine = Arc::new(crate::faults::FaultEngine::new(config.seed, &config.faults));
         Ok(SimState(Arc::new(Shared {
             sessions: Sessions::new(config.seed),
             config,
@@ -130,7 +139,8 @@ impl SimState {
             orgs: RwLock::new(vec![org]),
             apps: RwLock::new(apps),
             shutdown: CancellationToken::new(),
-            faults: crate::faults::hooks::Faults::default(),
+            faults: crate::faults::hooks::Faults::with_engine(fault_engine.clone()),
+            fault_engine,
         })))
     }
 

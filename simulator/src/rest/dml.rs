@@ -131,6 +131,27 @@ fn parent_keys(data: &OrgData, obj: usize, body: &Map<String, Json>, row: Option
 
 /// Take row locks for a write, with the org's lock wait.
 pub async fn lock(ctx: &Ctx, keys: Vec<RowKey>) -> ApiResult<LockGuard> {
+    lock_rows(ctx, None, keys).await
+}
+
+/// Take row locks for a write to `obj` (the object of the first key when `None`). A
+/// `lock-contention` fault first has another transaction take the rows and keep them for its
+/// `hold`, so this write — and any other writer of those rows meanwhile — really waits for them.
+async fn lock_rows(ctx: &Ctx, obj: Option<usize>, keys: Vec<RowKey>) -> ApiResult<LockGuard> {
+    let mut wait = ctx.org.config.read().lock_wait;
+    if let Some((hold, busy)) = contention(ctx, obj, &keys) {
+        wait = hold.wait.unwrap_or(wait);
+        if let Ok(held) = ctx.org.locks.acquire(busy, std::time::Duration::ZERO).await {
+            let shutdown = ctx.state.shutdown.clone();
+            tokio::spawn(async move {
+                tokio::select! {
+                    _ = tokio::time::sleep(hold.hold) => {}
+                    _ = shutdown.cancelled() => {}
+                }
+                drop(held);
+            });
+        }
+    }
     if keys.is_empty() {
         return ctx
             .org
@@ -139,7 +160,6 @@ pub async fn lock(ctx: &Ctx, keys: Vec<RowKey>) -> ApiResult<LockGuard> {
             .await
             .map_err(|_| unable_to_lock(&[]));
     }
-    let wait = ctx.org.config.read().lock_wait;
     match ctx.org.locks.acquire(keys, wait).await {
         Ok(g) => Ok(g),
         Err(failed) => {
@@ -151,6 +171,50 @@ pub async fn lock(ctx: &Ctx, keys: Vec<RowKey>) -> ApiResult<LockGuard> {
             Err(unable_to_lock(&ids))
         }
     }
+}
+
+/// Whether a `lock-contention` fault holds some of these rows: the fault and the rows it holds.
+fn contention(
+    ctx: &Ctx,
+    obj: Option<usize>,
+    keys: &[RowKey],
+) -> Option<(crate::faults::hooks::LockHold, Vec<RowKey>)> {
+    if keys.is_empty() || !ctx.state.fault_engine.snapshot().has_item_rules {
+        return None;
+    }
+    let (object, names) = {
+        let data = ctx.org.data.read();
+        let name = |o: usize| data.schema.objects[o].name.clone();
+        let mut names: Vec<String> = keys.iter().map(|(o, _)| name(*o)).collect();
+        names.dedup();
+        (obj.or(keys.first().map(|k| k.0)).map(name), names)
+    };
+    let facts = crate::faults::context::current();
+    let identity = ctx.identity();
+    let probe = crate::faults::hooks::Probe {
+        api: facts.as_ref().map_or(crate::journal::Api::Rest, |f| f.api),
+        object: object.as_deref(),
+        client: Some(&identity),
+        method: facts.as_ref().map_or("", |f| f.method.as_str()),
+        path: facts.as_ref().map_or("", |f| f.path.as_str()),
+        now: ctx.state.clock.elapsed(),
+    };
+    let locking: Vec<&str> = names.iter().map(String::as_str).collect();
+    let hold = ctx.state.faults.lock_contention(&probe, &locking)?;
+    let busy: Vec<RowKey> = if hold.objects.is_empty() {
+        keys.to_vec()
+    } else {
+        let data = ctx.org.data.read();
+        keys.iter()
+            .filter(|(o, _)| {
+                hold.objects
+                    .iter()
+                    .any(|x| x.eq_ignore_ascii_case(&data.schema.objects[*o].name))
+            })
+            .copied()
+            .collect()
+    };
+    Some((hold, busy))
 }
 
 fn field_names(body: &Map<String, Json>) -> Vec<String> {
@@ -168,7 +232,7 @@ pub async fn create(
     writer: &Writer,
 ) -> ApiResult<DmlResult> {
     let keys = parent_keys(&ctx.org.data.read(), obj, body, None);
-    let _guard = lock(ctx, keys).await?;
+    let _guard = lock_rows(ctx, Some(obj), keys).await?;
     let changes;
     let id;
     {
@@ -202,7 +266,7 @@ pub async fn update(
         k.push((obj, num));
         k
     };
-    let _guard = lock(ctx, keys).await?;
+    let _guard = lock_rows(ctx, Some(obj), keys).await?;
     let changes;
     let id;
     {
@@ -226,7 +290,7 @@ pub async fn update(
 
 /// Delete one record by row number.
 pub async fn delete(ctx: &Ctx, obj: usize, num: u64, writer: &Writer) -> ApiResult<DmlResult> {
-    let _guard = lock(ctx, vec![(obj, num)]).await?;
+    let _guard = lock_rows(ctx, Some(obj), vec![(obj, num)]).await?;
     let changes;
     let id;
     {
@@ -304,7 +368,7 @@ pub async fn upsert(
         }
         k
     };
-    let _guard = lock(ctx, keys).await?;
+    let _guard = lock_rows(ctx, Some(obj), keys).await?;
     let changes;
     let result;
     {

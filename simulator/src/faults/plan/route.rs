@@ -80,7 +80,17 @@ impl RoutePattern {
 
     /// Whether the pattern matches `path` or a leading run of its segments.
     pub fn matches(&self, path: &str) -> bool {
-        let path = path.split('?').next().unwrap_or(path).as_bytes();
+        let path = path.split('?').next().unwrap_or(path);
+        // Every match starts with the literal text before the first wildcard: most requests a
+        // rule does not concern are rejected here, without the dynamic program.
+        let literal = self.literal_prefix();
+        if !path.starts_with(literal) {
+            return false;
+        }
+        if literal.len() == self.text.len() {
+            return path.len() == literal.len() || path.as_bytes()[literal.len()] == b'/';
+        }
+        let path = path.as_bytes();
         let prefixes = matching_prefixes(&self.tokens, path);
         (0..=path.len()).any(|end| prefixes[end] && (end == path.len() || path[end] == b'/'))
     }
@@ -106,8 +116,9 @@ fn matching_prefixes(tokens: &[Token], path: &[u8]) -> Vec<bool> {
     // row[j]: the tokens consumed so far match path[..j].
     let mut row = vec![false; path.len() + 1];
     row[0] = true;
+    let mut next = vec![false; path.len() + 1];
     for token in tokens {
-        let mut next = vec![false; path.len() + 1];
+        next.fill(false);
         match token {
             Token::Byte(b) => {
                 for j in 0..path.len() {
@@ -125,7 +136,7 @@ fn matching_prefixes(tokens: &[Token], path: &[u8]) -> Vec<bool> {
                 }
             }
         }
-        row = next;
+        std::mem::swap(&mut row, &mut next);
     }
     row
 }
