@@ -82,17 +82,24 @@ fn slow(bytes: Bytes, rate: u32) -> Body {
     Body::from_stream(stream)
 }
 
-/// The first `after` bytes, then an error that makes hyper close the connection mid-body.
+/// The first `after` bytes, then an error that makes hyper close the connection mid-body. The
+/// stream yields once in between so that hyper flushes the bytes before it sees the error.
 fn truncated(bytes: Bytes, after: usize) -> Body {
     let head = bytes.slice(..after);
-    let parts: Vec<Result<Bytes, std::io::Error>> = vec![
-        Ok(head),
-        Err(std::io::Error::new(
-            std::io::ErrorKind::ConnectionAborted,
-            "truncated by a connection fault",
-        )),
-    ];
-    Body::from_stream(futures::stream::iter(parts))
+    let stream = futures::stream::unfold(Some(Some(head)), |state| async move {
+        match state? {
+            Some(head) => Some((Ok(head), Some(None))),
+            None => {
+                tokio::task::yield_now().await;
+                let cut = std::io::Error::new(
+                    std::io::ErrorKind::ConnectionAborted,
+                    "truncated by a connection fault",
+                );
+                Some((Err(cut), None))
+            }
+        }
+    });
+    Body::from_stream(stream)
 }
 
 /// The response body's size in bytes, buffering it when the size is not known up front.

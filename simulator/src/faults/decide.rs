@@ -367,7 +367,13 @@ fn act(rule: &RuleState, view: &RequestView<'_>) -> Option<(Action, String)> {
             if view.now < ends {
                 return None;
             }
-            (Action::ExpireSession, "expire-session".into())
+            (
+                Action::ExpireSession,
+                format!(
+                    "respond:401 INVALID_SESSION_ID (lifetime {})",
+                    format_duration(*lifetime)
+                ),
+            )
         }
         FaultEffect::Connection(c) => {
             let tag = match c {

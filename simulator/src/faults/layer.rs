@@ -13,7 +13,8 @@
 use super::body;
 use super::context::{self, RequestFacts};
 use super::decide::{decide, needs_body, read_only_composite, Action, Decision, RequestView};
-use super::plan::format_duration;
+use super::engine::RuleSet;
+use super::plan::{format_duration, FaultEffect, SessionExpiry};
 use super::respond::{error_response, stamp_usage};
 use super::schedule;
 use crate::error::ErrorCodeTag;
@@ -111,6 +112,7 @@ where
         return serve(inner, req, None).await;
     }
     let (api, id, arrived, fault_slot) = (meta.api, meta.id, meta.arrived, meta.fault.clone());
+    let had_token = meta.had_token;
     engine.flush_events(&state.journal);
     let now = state.clock.elapsed();
     if engine.is_due(now) {
@@ -118,10 +120,23 @@ where
     }
     let set = engine.snapshot();
 
-    // A timed revocation may have happened after the recording layer looked the session up.
-    if set.has_session_rules && meta.session.as_ref().is_some_and(|(s, _)| s.is_revoked()) {
+    if set.has_session_rules {
+        // A timed revocation may have happened after the recording layer looked the session up.
         if let Some(m) = req.extensions_mut().get_mut::<RequestMeta>() {
-            m.session = None;
+            if m.session.as_ref().is_some_and(|(s, _)| s.is_revoked()) {
+                m.session = None;
+            }
+        }
+        let ended = had_token
+            && req
+                .extensions()
+                .get::<RequestMeta>()
+                .is_some_and(|m| m.session.is_none());
+        if let Some(tag) = ended
+            .then(|| ended_session(&state, &set, &req, now))
+            .flatten()
+        {
+            *fault_slot.lock() = Some(tag);
         }
     }
 
@@ -320,6 +335,43 @@ fn admit(
             Err((resp, tag))
         }
     }
+}
+
+/// The rule that ended the session a request's token names, if a fault ended it: its 401 is that
+/// fault's doing.
+fn ended_session(
+    state: &SimState,
+    set: &RuleSet,
+    req: &Request,
+    now: Duration,
+) -> Option<FaultTag> {
+    let token = crate::recording::bearer(req.headers())?;
+    let session = state.sessions.peek(token)?;
+    let in_scope = |scope: &super::plan::Scope| {
+        scope.clients.is_empty()
+            || scope.clients.iter().any(|c| {
+                c.eq_ignore_ascii_case(&session.username) || session.app.as_deref() == Some(c)
+            })
+    };
+    set.all.iter().find_map(|r| {
+        let why = match &r.rule.effect {
+            FaultEffect::Session(SessionExpiry::RevokeAt(at))
+                if session.is_revoked() && session.issued <= *at && now >= *at =>
+            {
+                format!("revoked at {}", format_duration(*at))
+            }
+            FaultEffect::Session(SessionExpiry::Lifetime(lifetime))
+                if now >= session.issued.saturating_add(*lifetime)
+                    && r.rule
+                        .window
+                        .contains(session.issued.max(r.rule.window.start)) =>
+            {
+                format!("lifetime {}", format_duration(*lifetime))
+            }
+            _ => return None,
+        };
+        in_scope(&r.rule.scope).then(|| r.tag(format!("respond:401 INVALID_SESSION_ID ({why})")))
+    })
 }
 
 /// A daily-allocation refusal while a `rate-limit` fault squeezes the allocation is that fault's
