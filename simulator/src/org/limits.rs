@@ -279,6 +279,6 @@ mod tests {
         assert_eq!(c.long_running(t(21)), 2, "the one that just arrived is not long-running");
         assert!(c.admit(t(21), 5, 2).is_err());
         c.set_override(None);
-        assert_eq!(c.in_flight(), 4);
+        assert_eq!(c.in_flight(), 3);
     }
 }
