@@ -45,6 +45,14 @@ enum Command {
         allow_remote: bool,
         #[arg(long, env = "SFCHAOS_ADMIN_TOKEN")]
         admin_token: Option<String>,
+        /// Serve without the fault layer (to measure what the layer costs).
+        #[arg(long, hide = true)]
+        no_fault_layer: bool,
+    },
+    /// Parse and check scenario files, print a summary of each; exit 2 with file:line on error.
+    Validate {
+        #[arg(required = true, value_name = "SCENARIO")]
+        scenarios: Vec<PathBuf>,
     },
 }
 
@@ -70,6 +78,7 @@ async fn main() -> ExitCode {
             journal,
             allow_remote,
             admin_token,
+            no_fault_layer,
         } => {
             cli::sim::run(cli::sim::SimOptions {
                 listen,
@@ -81,9 +90,11 @@ async fn main() -> ExitCode {
                 journal,
                 allow_remote,
                 admin_token,
+                fault_layer: !no_fault_layer,
             })
             .await
         }
+        Command::Validate { scenarios } => cli::validate::run(&scenarios),
     };
     match result {
         Ok(Outcome::Ok) => ExitCode::SUCCESS,

@@ -2,6 +2,8 @@
 //! the returned [`Outcome`] to an exit code.
 
 pub mod sim;
+pub mod sim_scenario;
+pub mod validate;
 
 /// How a command ended; the binary maps it to the exit code (0 / 1 / 2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
