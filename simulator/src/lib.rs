@@ -58,6 +58,7 @@ pub fn app(state: SimState) -> Router {
         .merge(streaming::routes(state.clone()))
         .merge(admin::routes(state.clone()))
         .fallback(not_found)
+        .layer(axum::extract::DefaultBodyLimit::max(state.config.max_json_body))
         .with_state(state.clone());
     let inner = tower::ServiceBuilder::new()
         .map_request(rewrite)
