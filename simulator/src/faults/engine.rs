@@ -203,6 +203,8 @@ impl RuleSet {
 pub(crate) struct Applied {
     /// (rule, max, window) of the allocation override in force.
     pub allocation: Option<(String, Option<u64>, Option<Duration>)>,
+    /// The rule whose `remaining` squeezes the allocation now.
+    pub squeeze: Option<String>,
     /// (rule, cap, threshold) of the long-running override in force.
     pub long_running: Option<(String, u32, Duration)>,
     /// The `refuse` rule holding the listeners closed.

@@ -389,7 +389,11 @@ fn tag_limit_refusal(
         return;
     }
     let applied = state.fault_engine.applied.lock();
-    if let Some((rule, _, _)) = &applied.allocation {
+    let squeezing = applied
+        .squeeze
+        .as_ref()
+        .or(applied.allocation.as_ref().map(|(rule, _, _)| rule));
+    if let Some(rule) = squeezing {
         let mut slot = slot.lock();
         if slot.is_none() {
             *slot = Some(FaultTag {

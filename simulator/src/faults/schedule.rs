@@ -113,21 +113,26 @@ pub fn tick(state: &SimState, now: Duration) {
             engine.record_event(now, r.tag(format!("remaining={remaining}")), None);
         }
     }
-    let squeezing = set.all.iter().any(|r| {
-        active(r)
-            && matches!(
-                &r.rule.effect,
-                FaultEffect::RateLimit(RateLimitFault {
-                    remaining: Some(_),
-                    ..
-                })
-            )
-    });
-    if !squeezing {
+    let squeeze = set
+        .all
+        .iter()
+        .find(|r| {
+            active(r)
+                && matches!(
+                    &r.rule.effect,
+                    FaultEffect::RateLimit(RateLimitFault {
+                        remaining: Some(_),
+                        ..
+                    })
+                )
+        })
+        .map(|r| r.rule.id.clone());
+    if squeeze.is_none() && applied.squeeze.is_some() {
         for org in state.orgs() {
             org.allocation.set_remaining(now, None);
         }
     }
+    applied.squeeze = squeeze;
 
     // The long-running cap.
     let long_running = set
