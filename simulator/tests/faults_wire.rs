@@ -224,11 +224,7 @@ async fn read_only_maintenance_serves_reads_and_fails_writes() {
         .await
         .unwrap();
     assert_ne!(query.status(), 503, "queries are reads");
-    assert_eq!(
-        token_over_http(&base).await.len() > 10,
-        true,
-        "logins still work"
-    );
+    assert!(token_over_http(&base).await.len() > 10, "logins still work");
 
     for (method, path, body) in [
         (

@@ -237,7 +237,7 @@ fn generate(
 /// A value made from the field's type, for the list form `fields = ["Phone"]`.
 fn auto(ftype: Option<FieldType>, field: &str, h: u64, index: u64) -> Value {
     match ftype {
-        Some(FieldType::Boolean) => json!(h % 2 == 0),
+        Some(FieldType::Boolean) => json!(h.is_multiple_of(2)),
         Some(FieldType::Int | FieldType::Long) => json!((h % 1000) as i64),
         Some(t) if t.is_numeric() => json!((h % 100_000) as f64),
         Some(FieldType::Date) => json!(format!("2024-{:02}-{:02}", 1 + h % 12, 1 + (h >> 8) % 28)),

@@ -110,7 +110,7 @@ impl RuleState {
             Trigger::Probability(p) if p <= 0.0 => false,
             Trigger::Probability(p) => self.rng.lock().random::<f64>() < p,
             Trigger::First(n) => seen < n.get(),
-            Trigger::Every(n) => (seen + 1) % n.get() == 0,
+            Trigger::Every(n) => (seen + 1).is_multiple_of(n.get()),
         }
     }
 

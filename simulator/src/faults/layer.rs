@@ -142,7 +142,8 @@ where
 
     let admission = match admit(&state, &req, id, arrived, now) {
         Ok(a) => a,
-        Err((resp, tag)) => {
+        Err(refused) => {
+            let (resp, tag) = *refused;
             if let Some(tag) = tag {
                 *fault_slot.lock() = Some(tag);
             }
@@ -294,7 +295,7 @@ fn admit(
     id: u64,
     arrived: Duration,
     now: Duration,
-) -> Result<Option<Admission>, (Response, Option<FaultTag>)> {
+) -> Result<Option<Admission>, Box<(Response, Option<FaultTag>)>> {
     let Some((_, org)) = req
         .extensions()
         .get::<RequestMeta>()
@@ -332,7 +333,7 @@ fn admit(
                     ),
                 },
             );
-            Err((resp, tag))
+            Err(Box::new((resp, tag)))
         }
     }
 }

@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# Requests/s of `GET /services/data/v62.0/sobjects/Account/{id}` (valid token, keep-alive) against
+# `sfchaos sim` built --release, in three configurations:
+#   no-layer   the fault layer not installed (--no-fault-layer): the baseline
+#   no-rules   the layer installed, no rules
+#   10-rules   the layer with benches/fault_layer_rules.toml: ten per-request rules, none matching
+# Configurations are interleaved over ROUNDS rounds and the median of each is reported, because the
+# machine is shared. Needs wrk (apt-get install -y wrk). Traffic stays on 127.0.0.1.
+#
+#   benches/fault_layer.sh            # ROUNDS=3 DURATION=10s THREADS=2 CONNECTIONS=16
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROUNDS=${ROUNDS:-3}
+DURATION=${DURATION:-10s}
+THREADS=${THREADS:-2}
+CONNECTIONS=${CONNECTIONS:-16}
+BIN=target/release/sfchaos
+
+command -v wrk >/dev/null || { echo "wrk is not installed (apt-get install -y wrk)" >&2; exit 2; }
+cargo build --release --quiet --bin sfchaos
+unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY all_proxy ALL_PROXY
+
+work=$(mktemp -d)
+pid=""
+cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null || true; rm -rf "$work"; }
+trap cleanup EXIT
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+# One measurement: start the simulator with the given flags, log in, create a record, run wrk.
+measure() {
+  local port base token id rps
+  port=$(free_port)
+  base="http://127.0.0.1:$port"
+  "$BIN" sim --no-tls --listen "127.0.0.1:$port" --journal "$work/journal-$port.zst" "$@" >"$work/sim.out" 2>"$work/sim.err" &
+  pid=$!
+  for _ in $(seq 1 100); do grep -q "listening" "$work/sim.out" 2>/dev/null && break; sleep 0.1; done
+  grep -q "listening" "$work/sim.out" || { cat "$work/sim.err" >&2; exit 2; }
+  token=$(curl -sf -X POST "$base/services/oauth2/token" \
+    -d 'grant_type=password&client_id=sfchaos-client&client_secret=sfchaos-secret&username=admin@sfchaos.test&password=sfchaos' \
+    | python3 -c 'import sys, json; print(json.load(sys.stdin)["access_token"])')
+  id=$(curl -sf -X POST "$base/services/data/v62.0/sobjects/Account" -H "Authorization: Bearer $token" \
+    -H 'content-type: application/json' -d '{"Name":"Bench"}' \
+    | python3 -c 'import sys, json; print(json.load(sys.stdin)["id"])')
+  rps=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" -H "Authorization: Bearer $token" \
+    "$base/services/data/v62.0/sobjects/Account/$id" | awk '/Requests\/sec/ {print $2}')
+  # Every answer must have been a 200: a benchmark of errors would measure the wrong thing.
+  local bad
+  bad=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $token" "$base/services/data/v62.0/sobjects/Account/$id")
+  [ "$bad" = "200" ] || { echo "the benchmarked route answered $bad" >&2; exit 2; }
+  kill -INT "$pid"; wait "$pid" 2>/dev/null || true; pid=""
+  echo "$rps"
+}
+
+declare -A results
+for round in $(seq 1 "$ROUNDS"); do
+  results[no-layer]+="$(measure --scenario benches/fault_layer_base.toml --no-fault-layer) "
+  results[no-rules]+="$(measure --scenario benches/fault_layer_base.toml) "
+  results[10-rules]+="$(measure --scenario benches/fault_layer_rules.toml) "
+  echo "round $round/$ROUNDS done" >&2
+done
+
+median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
+base=$(echo "${results[no-layer]}" | median)
+printf '%-10s %12s %10s   %s\n' config "req/s (med)" "vs base" "runs"
+for config in no-layer no-rules 10-rules; do
+  m=$(echo "${results[$config]}" | median)
+  cost=$(python3 -c "print(f'{(1 - $m / $base) * 100:+.1f}%'.replace('+-', '-'))")
+  printf '%-10s %12.0f %10s   %s\n' "$config" "$m" "$([ "$config" = no-layer ] && echo - || echo "cost $cost")" "${results[$config]}"
+done
