@@ -4,14 +4,18 @@
 #   no-layer   the fault layer not installed (--no-fault-layer): the baseline
 #   no-rules   the layer installed, no rules
 #   10-rules   the layer with benches/fault_layer_rules.toml: ten per-request rules, none matching
-# Configurations are interleaved over ROUNDS rounds and the median of each is reported, because the
-# machine is shared. Needs wrk (apt-get install -y wrk). Traffic stays on 127.0.0.1.
+# Two numbers per configuration, each the median over ROUNDS interleaved rounds:
+#   req/s       what wrk measured (on a shared machine this swings with other load; the best round is
+#               shown too);
+#   CPU us/req  the simulator process's CPU time (utime + stime from /proc) per request served: what a
+#               request costs, unaffected by other processes competing for the cores.
+# The layer's cost is reported on both. Needs wrk (apt-get install -y wrk). Traffic stays on 127.0.0.1.
 #
-#   benches/fault_layer.sh            # ROUNDS=3 DURATION=10s THREADS=2 CONNECTIONS=16
+#   benches/fault_layer.sh            # ROUNDS=5 DURATION=8s THREADS=2 CONNECTIONS=16
 set -euo pipefail
 cd "$(dirname "$0")/.."
-ROUNDS=${ROUNDS:-3}
-DURATION=${DURATION:-10s}
+ROUNDS=${ROUNDS:-5}
+DURATION=${DURATION:-8s}
 THREADS=${THREADS:-2}
 CONNECTIONS=${CONNECTIONS:-16}
 BIN=target/release/sfchaos
@@ -29,7 +33,7 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 
 # One measurement: start the simulator with the given flags, log in, create a record, run wrk.
 measure() {
-  local port base token id rps
+  local port base token id
   port=$(free_port)
   base="http://127.0.0.1:$port"
   "$BIN" sim --no-tls --listen "127.0.0.1:$port" --journal "$work/journal-$port.zst" "$@" >"$work/sim.out" 2>"$work/sim.err" &
@@ -42,15 +46,24 @@ measure() {
   id=$(curl -sf -X POST "$base/services/data/v62.0/sobjects/Account" -H "Authorization: Bearer $token" \
     -H 'content-type: application/json' -d '{"Name":"Bench"}' \
     | python3 -c 'import sys, json; print(json.load(sys.stdin)["id"])')
-  rps=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" -H "Authorization: Bearer $token" \
-    "$base/services/data/v62.0/sobjects/Account/$id" | awk '/Requests\/sec/ {print $2}')
+  local before after out requests rps cpu
+  before=$(cpu_ticks "$pid")
+  out=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" -H "Authorization: Bearer $token" \
+    "$base/services/data/v62.0/sobjects/Account/$id")
+  after=$(cpu_ticks "$pid")
+  rps=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
+  requests=$(echo "$out" | awk '/requests in/ {print $1}')
+  cpu=$(python3 -c "print(f'{($after - $before) / $(getconf CLK_TCK) * 1e6 / $requests:.2f}')")
   # Every answer must have been a 200: a benchmark of errors would measure the wrong thing.
   local bad
   bad=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $token" "$base/services/data/v62.0/sobjects/Account/$id")
   [ "$bad" = "200" ] || { echo "the benchmarked route answered $bad" >&2; exit 2; }
   kill -INT "$pid"; wait "$pid" 2>/dev/null || true; pid=""
-  echo "$rps"
+  echo "$rps/$cpu"
 }
+
+# utime + stime of a process, in clock ticks.
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 
 declare -A results
 for round in $(seq 1 "$ROUNDS"); do
@@ -61,10 +74,18 @@ for round in $(seq 1 "$ROUNDS"); do
 done
 
 median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
-base=$(echo "${results[no-layer]}" | median)
-printf '%-10s %12s %10s   %s\n' config "req/s (med)" "vs base" "runs"
+best() { tr ' ' '\n' | grep -v '^$' | sort -g | tail -1; }
+field() { tr ' ' '\n' | grep -v '^$' | cut -d/ -f"$1" | tr '\n' ' '; }
+base_rps=$(echo "${results[no-layer]}" | field 1 | median)
+base_cpu=$(echo "${results[no-layer]}" | field 2 | median)
+printf '%-10s %12s %10s %12s %12s %10s\n' config "req/s (med)" "(best)" "cost" "CPU us/req" "cost"
 for config in no-layer no-rules 10-rules; do
-  m=$(echo "${results[$config]}" | median)
-  cost=$(python3 -c "print(f'{(1 - $m / $base) * 100:+.1f}%'.replace('+-', '-'))")
-  printf '%-10s %12.0f %10s   %s\n' "$config" "$m" "$([ "$config" = no-layer ] && echo - || echo "cost $cost")" "${results[$config]}"
+  rps=$(echo "${results[$config]}" | field 1 | median)
+  top=$(echo "${results[$config]}" | field 1 | best)
+  cpu=$(echo "${results[$config]}" | field 2 | median)
+  printf '%-10s %12.0f %10.0f %12s %12.2f %10s\n' "$config" "$rps" "$top" \
+    "$(python3 -c "print('-' if '$config' == 'no-layer' else f'{(1 - $rps / $base_rps) * 100:.1f}%')")" \
+    "$cpu" "$(python3 -c "print('-' if '$config' == 'no-layer' else f'{($cpu / $base_cpu - 1) * 100:.1f}%')")"
 done
+echo "runs (req/s / CPU us per request):"
+for config in no-layer no-rules 10-rules; do echo "  $config: ${results[$config]}"; done

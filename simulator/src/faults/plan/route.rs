@@ -27,6 +27,17 @@ enum Token {
 pub struct RoutePattern {
     text: String,
     tokens: Vec<Token>,
+    /// The pattern as whole segments, when every `*` is a segment of its own and there is no `**`
+    /// (the common case, `/services/data/*/sobjects/Account`): matched segment by segment, without
+    /// the dynamic program, because every request is matched against every rule's route.
+    segments: Option<Vec<Segment>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Segment {
+    Literal(String),
+    /// `*` alone: any one segment.
+    Any,
 }
 
 /// Longer patterns are certainly mistakes, and the bound keeps matching cheap.
@@ -68,9 +79,18 @@ impl RoutePattern {
                 i += 1;
             }
         }
+        let segments = text[1..]
+            .split('/')
+            .map(|seg| match seg {
+                "*" => Some(Segment::Any),
+                s if s.contains('*') => None,
+                s => Some(Segment::Literal(s.to_string())),
+            })
+            .collect();
         Ok(Self {
             text: text.to_string(),
             tokens,
+            segments,
         })
     }
 
@@ -89,6 +109,14 @@ impl RoutePattern {
         }
         if literal.len() == self.text.len() {
             return path.len() == literal.len() || path.as_bytes()[literal.len()] == b'/';
+        }
+        if let Some(segments) = &self.segments {
+            let mut parts = path[1..].split('/');
+            return segments.iter().all(|seg| match (seg, parts.next()) {
+                (Segment::Any, Some(_)) => true,
+                (Segment::Literal(l), Some(p)) => l == p,
+                (_, None) => false,
+            });
         }
         let path = path.as_bytes();
         let prefixes = matching_prefixes(&self.tokens, path);
@@ -179,6 +207,46 @@ mod tests {
         assert!(!account.matches("/services/data/v62.0/x/sobjects/Account"));
         let any = pattern("/services/**/Account");
         assert!(any.matches("/services/data/v62.0/sobjects/Account"));
+    }
+
+    #[test]
+    fn segment_patterns_match_as_the_general_matcher_does() {
+        let patterns = [
+            "/services/data/*/sobjects/Account",
+            "/services/data/*/composite",
+            "/services/*/*",
+            "/services/",
+            "/a/*/",
+            "/services/data/v*/query",
+            "/services/**/Account",
+        ];
+        let paths = [
+            "/services/data/v62.0/sobjects/Account",
+            "/services/data/v62.0/sobjects/Account/001000000000001",
+            "/services/data/v62.0/sobjects/Accounts",
+            "/services/data/v62.0/composite/sobjects",
+            "/services/data/v62.0/compositex",
+            "/services/data/v62.0/query",
+            "/services/data",
+            "/services/",
+            "/services",
+            "/a//",
+            "/a/b/",
+            "/a/b/c",
+            "/",
+        ];
+        for p in patterns {
+            let pattern = pattern(p);
+            let general = |path: &str| {
+                let bytes = path.as_bytes();
+                let prefixes = matching_prefixes(&pattern.tokens, bytes);
+                (0..=bytes.len())
+                    .any(|end| prefixes[end] && (end == bytes.len() || bytes[end] == b'/'))
+            };
+            for path in paths {
+                assert_eq!(pattern.matches(path), general(path), "{p} on {path}");
+            }
+        }
     }
 
     #[test]
