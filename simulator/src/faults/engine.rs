@@ -174,6 +174,15 @@ pub struct RuleSet {
 }
 
 impl RuleSet {
+    /// No rules (what the layer reads when none are installed, without touching the engine's lock).
+    pub const EMPTY: RuleSet = RuleSet {
+        all: Vec::new(),
+        request: Vec::new(),
+        has_item_rules: false,
+        has_session_rules: false,
+        has_maintenance: false,
+    };
+
     fn new(all: Vec<Arc<RuleState>>) -> RuleSet {
         let request = all
             .iter()
@@ -216,6 +225,8 @@ pub(crate) struct Applied {
 pub struct FaultEngine {
     seed: u64,
     rules: RwLock<Arc<RuleSet>>,
+    /// Whether any rule is installed: requests skip the rules' lock entirely when none is.
+    has_rules: AtomicBool,
     /// Serialises timed changes; see `schedule.rs`.
     pub(crate) applied: Mutex<Applied>,
     /// Scenario time (µs) of the next window boundary; `u64::MAX` when none is pending.
@@ -238,9 +249,11 @@ impl FaultEngine {
             .iter()
             .map(|r| Arc::new(RuleState::new(r.clone(), seed, Duration::ZERO)))
             .collect();
+        let rules = RuleSet::new(rules);
         FaultEngine {
             seed,
-            rules: RwLock::new(Arc::new(RuleSet::new(rules))),
+            has_rules: AtomicBool::new(!rules.is_empty()),
+            rules: RwLock::new(Arc::new(rules)),
             applied: Mutex::new(Applied::default()),
             next_due_us: AtomicU64::new(0),
             changed: Notify::new(),
@@ -253,6 +266,18 @@ impl FaultEngine {
     /// The rules in force now. Cheap: one read lock and an `Arc` clone.
     pub fn snapshot(&self) -> Arc<RuleSet> {
         self.rules.read().clone()
+    }
+
+    /// Whether any rule is installed.
+    pub fn has_rules(&self) -> bool {
+        self.has_rules.load(Ordering::Acquire)
+    }
+
+    /// Swap in a new rule list.
+    fn replace(&self, guard: &mut Arc<RuleSet>, all: Vec<Arc<RuleState>>) {
+        let set = RuleSet::new(all);
+        self.has_rules.store(!set.is_empty(), Ordering::Release);
+        *guard = Arc::new(set);
     }
 
     /// The installed rules as a plan (in order).
@@ -284,7 +309,7 @@ impl FaultEngine {
                 .into_iter()
                 .map(|r| Arc::new(RuleState::new(r, self.seed, now))),
         );
-        *guard = Arc::new(RuleSet::new(all));
+        self.replace(&mut guard, all);
         drop(guard);
         self.rules_changed();
         Ok(())
@@ -303,7 +328,7 @@ impl FaultEngine {
             .collect();
         let removed = all.len() != before;
         if removed {
-            *guard = Arc::new(RuleSet::new(all));
+            self.replace(&mut guard, all);
         }
         drop(guard);
         if removed {
@@ -317,7 +342,7 @@ impl FaultEngine {
         let n = {
             let mut guard = self.rules.write();
             let n = guard.all.len();
-            *guard = Arc::new(RuleSet::default());
+            self.replace(&mut guard, Vec::new());
             n
         };
         self.rules_changed();

@@ -114,11 +114,18 @@ where
     let (api, id, arrived, fault_slot) = (meta.api, meta.id, meta.arrived, meta.fault.clone());
     let had_token = meta.had_token;
     engine.flush_events(&state.journal);
-    let now = state.clock.elapsed();
+    // Decisions are taken at the request's arrival on the scenario clock.
+    let now = arrived;
     if engine.is_due(now) {
         schedule::tick(&state, now);
     }
-    let set = engine.snapshot();
+    let snapshot;
+    let set: &RuleSet = if engine.has_rules() {
+        snapshot = engine.snapshot();
+        &snapshot
+    } else {
+        &RuleSet::EMPTY
+    };
 
     if set.has_session_rules {
         // A timed revocation may have happened after the recording layer looked the session up.
@@ -152,7 +159,7 @@ where
     };
 
     let mut read_only_body = None;
-    if needs_body(&set, api, req.method(), req.uri().path()) {
+    if needs_body(set, api, req.method(), req.uri().path()) {
         let (parts, body) = req.into_parts();
         let bytes = axum::body::to_bytes(body, state.config.max_json_body)
             .await
@@ -175,7 +182,7 @@ where
             now,
             read_only_body,
         );
-        decide(&set, &view)
+        decide(set, &view)
     };
 
     let facts = set.has_item_rules.then(|| {
