@@ -13,6 +13,7 @@
 #
 #   benches/fault_layer.sh            # ROUNDS=5 DURATION=8s THREADS=2 CONNECTIONS=16
 set -euo pipefail
+shopt -s inherit_errexit
 cd "$(dirname "$0")/.."
 ROUNDS=${ROUNDS:-5}
 DURATION=${DURATION:-8s}
@@ -36,10 +37,11 @@ measure() {
   local port base token id
   port=$(free_port)
   base="http://127.0.0.1:$port"
-  "$BIN" sim --no-tls --listen "127.0.0.1:$port" --journal "$work/journal-$port.zst" "$@" >"$work/sim.out" 2>"$work/sim.err" &
+  local out="$work/sim-$port.out" err="$work/sim-$port.err"
+  "$BIN" sim --no-tls --listen "127.0.0.1:$port" --journal "$work/journal-$port.zst" "$@" >"$out" 2>"$err" &
   pid=$!
-  for _ in $(seq 1 100); do grep -q "listening" "$work/sim.out" 2>/dev/null && break; sleep 0.1; done
-  grep -q "listening" "$work/sim.out" || { cat "$work/sim.err" >&2; exit 2; }
+  for _ in $(seq 1 100); do grep -q "listening" "$out" 2>/dev/null && break; sleep 0.1; done
+  grep -q "listening" "$out" || { cat "$err" >&2; exit 2; }
   token=$(curl -sf -X POST "$base/services/oauth2/token" \
     -d 'grant_type=password&client_id=sfchaos-client&client_secret=sfchaos-secret&username=admin@sfchaos.test&password=sfchaos' \
     | python3 -c 'import sys, json; print(json.load(sys.stdin)["access_token"])')
