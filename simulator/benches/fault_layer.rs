@@ -2,10 +2,11 @@
 //! through the whole router without the layer, with the layer and no rules, and with the ten
 //! per-request rules of `benches/fault_layer_rules.toml` (none of which matches the route).
 //! The end-to-end requests/s benchmark is `benches/fault_layer.sh`.
+//!
+//! `cargo bench -p simulator --bench fault_layer` (`ROUNDS`, `BATCH` in the environment).
 
 use axum::body::Body;
 use axum::http::{Method, Request};
-use criterion::{criterion_group, criterion_main, Criterion};
 use serde_json::json;
 use simulator::faults::plan::{FaultPlan, RawFault};
 use simulator::{SimConfig, SimState};
@@ -62,35 +63,73 @@ async fn setup(fault_layer: bool, faults: FaultPlan) -> (axum::Router, String, S
     (app, token, format!("/services/data/v62.0/sobjects/Account/{id}"))
 }
 
-fn bench(c: &mut Criterion) {
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
-    let mut group = c.benchmark_group("get_record");
-    for (name, layer, plan) in [
+/// Paired, interleaved timing: each round times a batch of requests on every configuration in turn,
+/// and a configuration's cost is the median over rounds of its time relative to the baseline in the
+/// same round. Load from other processes shifts whole rounds, so it cancels out of the ratio; a
+/// sequential benchmark (configuration after configuration) on a shared machine would mostly measure
+/// how the load changed in between.
+fn main() {
+    let rounds: usize = env_or("ROUNDS", 300);
+    let batch: usize = env_or("BATCH", 500);
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let configs = [
         ("no-layer", false, FaultPlan::default()),
         ("layer-no-rules", true, FaultPlan::default()),
         ("layer-10-rules", true, ten_rules()),
-    ] {
-        let (app, token, path) = rt.block_on(setup(layer, plan));
-        let auth = format!("Bearer {token}");
-        group.bench_function(name, |b| {
-            b.to_async(&rt).iter(|| {
-                let req = Request::builder()
-                    .method(Method::GET)
-                    .uri(path.as_str())
-                    .header("authorization", auth.as_str())
-                    .body(Body::empty())
-                    .unwrap();
-                let app = app.clone();
-                async move {
-                    let resp = app.oneshot(req).await.unwrap();
+    ];
+    let setups: Vec<_> = configs
+        .iter()
+        .map(|(name, layer, plan)| (*name, rt.block_on(setup(*layer, plan.clone()))))
+        .collect();
+    let mut per_request: Vec<Vec<f64>> = vec![Vec::with_capacity(rounds); setups.len()];
+    for round in 0..rounds + 10 {
+        for (i, (_, (app, token, path))) in setups.iter().enumerate() {
+            let start = std::time::Instant::now();
+            rt.block_on(async {
+                for _ in 0..batch {
+                    let req = Request::builder()
+                        .method(Method::GET)
+                        .uri(path.as_str())
+                        .header("authorization", format!("Bearer {token}"))
+                        .body(Body::empty())
+                        .unwrap();
+                    let resp = app.clone().oneshot(req).await.unwrap();
                     assert_eq!(resp.status(), 200);
-                    axum::body::to_bytes(resp.into_body(), usize::MAX).await.unwrap()
+                    let _ = axum::body::to_bytes(resp.into_body(), usize::MAX).await.unwrap();
                 }
-            })
-        });
+            });
+            // The first rounds warm caches and allocators up.
+            if round >= 10 {
+                per_request[i].push(start.elapsed().as_secs_f64() * 1e6 / batch as f64);
+            }
+        }
     }
-    group.finish();
+    println!("{rounds} rounds x {batch} requests per configuration, interleaved");
+    println!("{:<16} {:>14} {:>12} {:>18}", "configuration", "median us/req", "min us/req", "cost vs no-layer");
+    for (i, (name, _)) in setups.iter().enumerate() {
+        let ratios: Vec<f64> = per_request[i].iter().zip(&per_request[0]).map(|(t, base)| t / base).collect();
+        let cost = (median(ratios) - 1.0) * 100.0;
+        let times = per_request[i].clone();
+        let min = times.iter().cloned().fold(f64::INFINITY, f64::min);
+        println!(
+            "{name:<16} {:>14.2} {:>12.2} {:>17}",
+            median(times),
+            min,
+            if i == 0 { "-".to_string() } else { format!("{cost:+.1}%") }
+        );
+    }
 }
 
-criterion_group!(benches, bench);
-criterion_main!(benches);
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(|a, b| a.total_cmp(b));
+    let n = v.len();
+    if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    }
+}
+
+fn env_or(name: &str, default: usize) -> usize {
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
