@@ -9,7 +9,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "sfchaos", version, about = "Find out whether your Salesforce integration survives real life")]
+#[command(
+    name = "sfchaos",
+    version,
+    about = "Find out whether your Salesforce integration survives real life"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -54,18 +58,33 @@ enum Command {
         #[arg(required = true, value_name = "SCENARIO")]
         scenarios: Vec<PathBuf>,
     },
+    /// Run a reference integration (what `--integration builtin:PROFILE` launches), configured by the
+    /// integration-contract environment (SF_*, SFCHAOS_*), until SIGINT/SIGTERM.
+    Reference {
+        /// naive | resilient, optionally `?<anti-pattern>=on|off&retry=<strategy>`.
+        #[arg(long)]
+        profile: String,
+        /// Full retry strategy, e.g. `exponential?base=50ms,cap=5s` (overrides `retry=`).
+        #[arg(long, env = "SFCHAOS_RETRY")]
+        retry: Option<String>,
+    },
 }
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    // A reference integration's log is part of the run's evidence; say what it does by default.
+    let default_level = match cli.command {
+        Command::Reference { .. } => "info",
+        _ => "warn",
+    };
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("SFCHAOS_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level)),
         )
         .with_writer(std::io::stderr)
         .init();
-    let cli = Cli::parse();
     let result = match cli.command {
         Command::Sim {
             listen,
@@ -95,6 +114,9 @@ async fn main() -> ExitCode {
             .await
         }
         Command::Validate { scenarios } => cli::validate::run(&scenarios),
+        Command::Reference { profile, retry } => {
+            cli::reference::run(cli::reference::ReferenceOptions { profile, retry }).await
+        }
     };
     match result {
         Ok(Outcome::Ok) => ExitCode::SUCCESS,

@@ -12,9 +12,17 @@ async fn simple_salesforce_over_https() {
     require_python_client();
     let sim = TestSim::start().await;
     let env = sim.client_env(&sim.https_url());
-    let run = run_script("python3", &root().join("tests/clients/python/test_core.py"), &env, LIMIT).await;
+    let run = run_script(
+        "python3",
+        &root().join("tests/clients/python/test_core.py"),
+        &env,
+        LIMIT,
+    )
+    .await;
     run.assert_passed("simple-salesforce core checks");
-    assert!(run.stdout.contains("ok revoked session raises SalesforceExpiredSession"));
+    assert!(run
+        .stdout
+        .contains("ok revoked session raises SalesforceExpiredSession"));
     sim.shutdown().await;
 }
 
@@ -23,7 +31,13 @@ async fn jsforce_over_http() {
     require_node_client();
     let sim = TestSim::start().await;
     let env = sim.client_env(&sim.http_url());
-    let run = run_script("node", &root().join("tests/clients/node/core.test.mjs"), &env, LIMIT).await;
+    let run = run_script(
+        "node",
+        &root().join("tests/clients/node/core.test.mjs"),
+        &env,
+        LIMIT,
+    )
+    .await;
     run.assert_passed("jsforce core checks over HTTP");
     assert!(run.stdout.contains("ok re-login after revoked session"));
     sim.shutdown().await;
@@ -34,7 +48,13 @@ async fn jsforce_over_https() {
     require_node_client();
     let sim = TestSim::start().await;
     let env = sim.client_env(&sim.https_url());
-    let run = run_script("node", &root().join("tests/clients/node/core.test.mjs"), &env, LIMIT).await;
+    let run = run_script(
+        "node",
+        &root().join("tests/clients/node/core.test.mjs"),
+        &env,
+        LIMIT,
+    )
+    .await;
     run.assert_passed("jsforce core checks over HTTPS");
     sim.shutdown().await;
 }

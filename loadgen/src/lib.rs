@@ -13,7 +13,7 @@
 //! | [`harness`] | the world around the integration: supervisor, inbound driver, sinks, actors, the run loop |
 //! | [`sf`] | a small Salesforce client (REST, composite, Bulk 2.0, CometD) used by actors and reference integrations |
 //! | [`retry`] | retry strategies: backoff formulas, budgets, breakers |
-//! | [`reference`] | the reference integrations `builtin:naive` and `builtin:resilient` |
+//! | [`reference`](mod@reference) | the reference integrations `builtin:naive` and `builtin:resilient` |
 //! | [`scoring`] | one detector per anti-pattern, each a pure function of the run's evidence |
 //! | [`report`] | report.json, junit.xml, report.html, terminal summary |
 

@@ -32,29 +32,56 @@ pub enum ApiError {
     #[error("entity is deleted")]
     EntityIsDeleted,
     #[error("{message}")]
-    MalformedId { message: String, fields: Vec<String> },
+    MalformedId {
+        message: String,
+        fields: Vec<String>,
+    },
     #[error("{0}")]
     MalformedQuery(String),
     #[error("{message}")]
-    InvalidField { message: String, fields: Vec<String> },
+    InvalidField {
+        message: String,
+        fields: Vec<String>,
+    },
     #[error("{0}")]
     InvalidType(String),
     #[error("{message}")]
-    InvalidFieldForInsertUpdate { message: String, fields: Vec<String> },
+    InvalidFieldForInsertUpdate {
+        message: String,
+        fields: Vec<String>,
+    },
     #[error("Required fields are missing: [{}]", .0.join(", "))]
     RequiredFieldMissing(Vec<String>),
     #[error("{message}")]
-    DuplicateValue { message: String, fields: Vec<String> },
+    DuplicateValue {
+        message: String,
+        fields: Vec<String>,
+    },
     #[error("{message}")]
-    InvalidPicklist { message: String, fields: Vec<String> },
+    InvalidPicklist {
+        message: String,
+        fields: Vec<String>,
+    },
     #[error("{message}")]
-    StringTooLong { message: String, fields: Vec<String> },
+    StringTooLong {
+        message: String,
+        fields: Vec<String>,
+    },
     #[error("{message}")]
-    InvalidEmail { message: String, fields: Vec<String> },
+    InvalidEmail {
+        message: String,
+        fields: Vec<String>,
+    },
     #[error("{message}")]
-    NumberOutsideRange { message: String, fields: Vec<String> },
+    NumberOutsideRange {
+        message: String,
+        fields: Vec<String>,
+    },
     #[error("{message}")]
-    InvalidCrossReference { message: String, fields: Vec<String> },
+    InvalidCrossReference {
+        message: String,
+        fields: Vec<String>,
+    },
     #[error("{0}")]
     JsonParser(String),
     #[error("{0}")]
@@ -131,12 +158,16 @@ impl ApiError {
             InvalidEmail { fields, .. } => {
                 (StatusCode::BAD_REQUEST, "INVALID_EMAIL_ADDRESS", fields)
             }
-            NumberOutsideRange { fields, .. } => {
-                (StatusCode::BAD_REQUEST, "NUMBER_OUTSIDE_VALID_RANGE", fields)
-            }
-            InvalidCrossReference { fields, .. } => {
-                (StatusCode::BAD_REQUEST, "INVALID_CROSS_REFERENCE_KEY", fields)
-            }
+            NumberOutsideRange { fields, .. } => (
+                StatusCode::BAD_REQUEST,
+                "NUMBER_OUTSIDE_VALID_RANGE",
+                fields,
+            ),
+            InvalidCrossReference { fields, .. } => (
+                StatusCode::BAD_REQUEST,
+                "INVALID_CROSS_REFERENCE_KEY",
+                fields,
+            ),
             JsonParser(_) => (StatusCode::BAD_REQUEST, "JSON_PARSER_ERROR", NONE),
             InvalidSearch(_) => (StatusCode::BAD_REQUEST, "INVALID_SEARCH", NONE),
             BadRequest(_) => (StatusCode::BAD_REQUEST, "INVALID_INPUT", NONE),
@@ -191,23 +222,16 @@ impl ApiError {
         self.parts().1
     }
 
-    /// The REST body: a one-element array. `fields` is present when the error concerns fields, as
-    /// Salesforce does for DML errors.
+    /// The REST body: a one-element array. `fields` appears when the error names fields (and on
+    /// ENTITY_IS_DELETED, where Salesforce sends an empty list); otherwise it is left out, as Salesforce
+    /// does for query, parse and session errors.
     pub fn body(&self) -> serde_json::Value {
         let (_, code, fields) = self.parts();
         let message = self.to_string();
-        match self {
-            ApiError::InvalidSession
-            | ApiError::InvalidAuthHeader
-            | ApiError::NotFound
-            | ApiError::NotFoundMessage(_)
-            | ApiError::MalformedQuery(_)
-            | ApiError::InvalidType(_)
-            | ApiError::RequestLimitExceeded(_)
-            | ApiError::MethodNotAllowed { .. } => {
-                json!([{ "message": message, "errorCode": code }])
-            }
-            _ => json!([{ "message": message, "errorCode": code, "fields": fields }]),
+        if fields.is_empty() && !matches!(self, ApiError::EntityIsDeleted) {
+            json!([{ "message": message, "errorCode": code }])
+        } else {
+            json!([{ "message": message, "errorCode": code, "fields": fields }])
         }
     }
 

@@ -58,7 +58,9 @@ pub fn app(state: SimState) -> Router {
         .merge(streaming::routes(state.clone()))
         .merge(admin::routes(state.clone()))
         .fallback(not_found)
-        .layer(axum::extract::DefaultBodyLimit::max(state.config.max_json_body))
+        .layer(axum::extract::DefaultBodyLimit::max(
+            state.config.max_json_body,
+        ))
         .with_state(state.clone());
     let inner = tower::ServiceBuilder::new()
         .map_request(rewrite)
@@ -69,9 +71,14 @@ pub fn app(state: SimState) -> Router {
         .then(|| faults::FaultLayer::new(state.clone()));
     Router::new()
         .fallback_service(inner)
-        .layer(tower_http::catch_panic::CatchPanicLayer::custom(panic_response))
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(
+            panic_response,
+        ))
         .layer(tower::util::option_layer(faults))
-        .layer(axum::middleware::from_fn_with_state(state, recording::record))
+        .layer(axum::middleware::from_fn_with_state(
+            state,
+            recording::record,
+        ))
 }
 
 async fn not_found() -> error::ApiError {

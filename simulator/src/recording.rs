@@ -54,7 +54,10 @@ impl RequestMeta {
 
 /// Extract the bearer token from `Authorization: Bearer …` or `OAuth …` (jsforce's CometD uses the latter).
 pub fn bearer(headers: &HeaderMap) -> Option<&str> {
-    let v = headers.get(axum::http::header::AUTHORIZATION)?.to_str().ok()?;
+    let v = headers
+        .get(axum::http::header::AUTHORIZATION)?
+        .to_str()
+        .ok()?;
     let (scheme, token) = v.split_once(' ')?;
     (scheme.eq_ignore_ascii_case("bearer") || scheme.eq_ignore_ascii_case("oauth"))
         .then(|| token.trim())
@@ -106,8 +109,8 @@ pub async fn record(State(state): State<SimState>, req: Request, next: Next) -> 
     let session = token.as_deref().and_then(|t| state.session(t));
     let client_name = call_options_client(req.headers());
     let conn = req.extensions().get::<ConnInfo>().cloned();
-    let conditional = req.headers().contains_key("if-match")
-        || req.headers().contains_key("if-unmodified-since");
+    let conditional =
+        req.headers().contains_key("if-match") || req.headers().contains_key("if-unmodified-since");
     let fault = Arc::new(Mutex::new(None));
 
     let mut entry = JournalEntry {
@@ -138,8 +141,8 @@ pub async fn record(State(state): State<SimState>, req: Request, next: Next) -> 
                 Request::from_parts(parts, Body::from(bytes))
             }
             Err(_) => {
-                let resp = crate::error::ApiError::BodyTooLarge { limit: HASH_LIMIT }
-                    .into_response();
+                let resp =
+                    crate::error::ApiError::BodyTooLarge { limit: HASH_LIMIT }.into_response();
                 entry.status = resp.status().as_u16();
                 state.journal.append(entry);
                 return resp;
@@ -172,10 +175,7 @@ pub async fn record(State(state): State<SimState>, req: Request, next: Next) -> 
     if let Some(mut e) = guard.entry.take() {
         e.latency_us = start.elapsed().as_micros() as u64;
         e.status = resp.status().as_u16();
-        e.error_code = resp
-            .extensions_mut()
-            .remove::<ErrorCodeTag>()
-            .map(|t| t.0);
+        e.error_code = resp.extensions_mut().remove::<ErrorCodeTag>().map(|t| t.0);
         e.fault = fault.lock().clone();
         if let Some(n) = resp.extensions_mut().remove::<JournalNote>() {
             apply_note(&mut e, n);

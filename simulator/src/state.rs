@@ -93,6 +93,10 @@ pub struct Shared {
     pub faults: crate::faults::hooks::Faults,
     /// The installed fault rules (the layer, the hooks above and the admin API share it).
     pub fault_engine: Arc<crate::faults::FaultEngine>,
+    /// CometD clients and each org's event-delivery allocation.
+    pub streaming: crate::streaming::Hub,
+    /// Bulk API 2.0 jobs of every org, and the tasks processing them.
+    pub bulk: crate::bulk2::Jobs,
 }
 
 impl std::ops::Deref for SimState {
@@ -112,7 +116,29 @@ impl std::fmt::Debug for SimState {
 
 impl SimState {
     /// Build the simulator with its default org (users, schema; no records).
+    /// The fault engine (with `config.faults` installed) answers the in-handler hooks.
     pub fn new(config: SimConfig) -> std::io::Result<SimState> {
+        let engine = Arc::new(crate::faults::FaultEngine::new(config.seed, &config.faults));
+        let faults = crate::faults::hooks::Faults::with_engine(engine.clone());
+        Self::build(config, faults, engine)
+    }
+
+    /// Build the simulator with the given in-handler fault decisions instead of the engine's (tests
+    /// install their own [`crate::faults::hooks::ItemFaults`] this way); the engine still decides
+    /// requests.
+    pub fn with_faults(
+        config: SimConfig,
+        faults: crate::faults::hooks::Faults,
+    ) -> std::io::Result<SimState> {
+        let engine = Arc::new(crate::faults::FaultEngine::new(config.seed, &config.faults));
+        Self::build(config, faults, engine)
+    }
+
+    fn build(
+        config: SimConfig,
+        faults: crate::faults::hooks::Faults,
+        fault_engine: Arc<crate::faults::FaultEngine>,
+    ) -> std::io::Result<SimState> {
         let clock = match config.epoch_ms {
             Some(ms) => SimClock::new(ms),
             None => SimClock::wall(),
@@ -130,7 +156,7 @@ impl SimState {
             .iter()
             .map(|a| (a.client_id.clone(), a.clone()))
             .collect();
-        let fault_engine = Arc::new(crate::faults::FaultEngine::new(config.seed, &config.faults));
+        let seed = config.seed;
         Ok(SimState(Arc::new(Shared {
             sessions: Sessions::new(config.seed),
             config,
@@ -139,8 +165,10 @@ impl SimState {
             orgs: RwLock::new(vec![org]),
             apps: RwLock::new(apps),
             shutdown: CancellationToken::new(),
-            faults: crate::faults::hooks::Faults::with_engine(fault_engine.clone()),
+            streaming: crate::streaming::Hub::new(seed),
+            faults,
             fault_engine,
+            bulk: crate::bulk2::Jobs::default(),
         })))
     }
 
@@ -194,10 +222,7 @@ impl SimState {
     }
 
     /// Resolve a bearer token to its session and org, at the current scenario time.
-    pub fn session(
-        &self,
-        token: &str,
-    ) -> Option<(Arc<crate::auth::session::Session>, Arc<Org>)> {
+    pub fn session(&self, token: &str) -> Option<(Arc<crate::auth::session::Session>, Arc<Org>)> {
         let peek = self.sessions.peek(token)?;
         let org = self.org(peek.org)?;
         let idle = org.config.read().session_lifetime;

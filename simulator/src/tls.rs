@@ -51,7 +51,12 @@ impl TlsIdentity {
         let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate()?)?;
 
         let mut names = vec!["localhost".to_string()];
-        names.extend(extra_names.iter().filter(|n| n.parse::<IpAddr>().is_err()).cloned());
+        names.extend(
+            extra_names
+                .iter()
+                .filter(|n| n.parse::<IpAddr>().is_err())
+                .cloned(),
+        );
         let mut leaf = CertificateParams::new(names)?;
         let mut ips: Vec<IpAddr> = vec![
             IpAddr::from([127, 0, 0, 1]),

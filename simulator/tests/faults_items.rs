@@ -190,3 +190,31 @@ async fn decisions_outside_requests_are_journaled_as_events() {
     assert_eq!(journaled.iter().filter(|(r, _)| r == "rh").count(), 2);
     assert_eq!(journaled.iter().filter(|(r, _)| r == "drop").count(), 2);
 }
+
+#[tokio::test(start_paused = true)]
+async fn record_failures_outside_requests_make_one_event_per_batch() {
+    let state = state(
+        1,
+        json!([{"kind": "partial-failure", "id": "rows", "rows": [1, 3, 4]}]),
+    );
+    let probe = Probe {
+        api: Api::Bulk,
+        object: Some("Account"),
+        client: None,
+        method: "PUT",
+        path: "/services/data/v62.0/jobs/ingest/750x/batches",
+        now: state.clock.elapsed(),
+    };
+    let failed = (0..5)
+        .filter(|i| state.faults.item_failure(&probe, *i, None).is_some())
+        .count();
+    assert_eq!(failed, 3);
+    state.fault_engine.flush_events(&state.journal);
+    let entries = state.journal.recent(0, 10);
+    assert_eq!(entries.len(), 1);
+    assert_eq!(entries[0].item_failures, 3);
+    assert_eq!(
+        entries[0].fault.as_ref().unwrap().action,
+        "3 items: item 0 (row): UNABLE_TO_LOCK_ROW; item 2 (row): UNABLE_TO_LOCK_ROW; item 3 (row): UNABLE_TO_LOCK_ROW"
+    );
+}

@@ -35,7 +35,10 @@ impl App {
     }
 
     async fn send(&self, req: Request<Body>) -> (StatusCode, Value, HeaderMap) {
-        let resp = simulator::app(self.state.clone()).oneshot(req).await.unwrap();
+        let resp = simulator::app(self.state.clone())
+            .oneshot(req)
+            .await
+            .unwrap();
         let status = resp.status();
         let headers = resp.headers().clone();
         let bytes = resp.into_body().collect().await.unwrap().to_bytes();
@@ -101,10 +104,17 @@ async fn bad_json_is_json_parser_error() {
     let (s, v, _) = a.call(Method::POST, &url, Some("{\"Name\": }"), true).await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
     assert_eq!(code(&v), "JSON_PARSER_ERROR");
-    assert!(v[0]["message"].as_str().unwrap().contains("[line:1, column:"));
+    assert!(v[0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("[line:1, column:"));
     for body in ["[1,2]", "", "\"text\""] {
         let (s, v, _) = a.call(Method::POST, &url, Some(body), true).await;
-        assert_eq!((s, code(&v)), (StatusCode::BAD_REQUEST, "JSON_PARSER_ERROR"), "{body}");
+        assert_eq!(
+            (s, code(&v)),
+            (StatusCode::BAD_REQUEST, "JSON_PARSER_ERROR"),
+            "{body}"
+        );
     }
 }
 
@@ -116,7 +126,12 @@ async fn oversized_bodies_are_refused_with_a_salesforce_body() {
     });
     let big = format!("{{\"Name\":\"{}\"}}", "x".repeat(4096));
     let (s, v, _) = a
-        .call(Method::POST, &format!("{V}/sobjects/Account"), Some(&big), true)
+        .call(
+            Method::POST,
+            &format!("{V}/sobjects/Account"),
+            Some(&big),
+            true,
+        )
         .await;
     assert_eq!(s, StatusCode::PAYLOAD_TOO_LARGE);
     assert_eq!(code(&v), "REQUEST_ENTITY_TOO_LARGE");
@@ -132,7 +147,11 @@ async fn unknown_routes_objects_and_versions_are_not_found() {
         "/services/data/v99.0/sobjects".to_string(),
     ] {
         let (s, v, _) = a.call(Method::GET, &path, None, true).await;
-        assert_eq!((s, code(&v)), (StatusCode::NOT_FOUND, "NOT_FOUND"), "{path}: {v}");
+        assert_eq!(
+            (s, code(&v)),
+            (StatusCode::NOT_FOUND, "NOT_FOUND"),
+            "{path}: {v}"
+        );
     }
     let (s, _, _) = a
         .call(Method::GET, "/services/data/v25.0/sobjects", None, true)
@@ -157,9 +176,17 @@ async fn wrong_methods_list_the_allowed_ones() {
         json!([{"message":"HTTP Method 'PUT' not allowed. Allowed are GET,HEAD,PATCH,DELETE","errorCode":"METHOD_NOT_ALLOWED"}])
     );
     let (s, v, _) = a
-        .call(Method::DELETE, &format!("{V}/query?q=SELECT+Id+FROM+Account"), None, true)
+        .call(
+            Method::DELETE,
+            &format!("{V}/query?q=SELECT+Id+FROM+Account"),
+            None,
+            true,
+        )
         .await;
-    assert_eq!((s, code(&v)), (StatusCode::METHOD_NOT_ALLOWED, "METHOD_NOT_ALLOWED"));
+    assert_eq!(
+        (s, code(&v)),
+        (StatusCode::METHOD_NOT_ALLOWED, "METHOD_NOT_ALLOWED")
+    );
 }
 
 #[tokio::test]
@@ -168,18 +195,37 @@ async fn bad_ids_and_external_id_fields() {
     // ID-shaped with a wrong checksum, and an id of another object: MALFORMED_ID.
     for id in ["001010000000001ZZ9", "003010000000001AAA"] {
         let (s, v, _) = a
-            .call(Method::GET, &format!("{V}/sobjects/Account/{id}"), None, true)
+            .call(
+                Method::GET,
+                &format!("{V}/sobjects/Account/{id}"),
+                None,
+                true,
+            )
             .await;
-        assert_eq!((s, code(&v)), (StatusCode::BAD_REQUEST, "MALFORMED_ID"), "{id}: {v}");
+        assert_eq!(
+            (s, code(&v)),
+            (StatusCode::BAD_REQUEST, "MALFORMED_ID"),
+            "{id}: {v}"
+        );
     }
     // Well-formed, unknown: 404.
     let (s, v, _) = a
-        .call(Method::GET, &format!("{V}/sobjects/Account/001010000009999AAA"), None, true)
+        .call(
+            Method::GET,
+            &format!("{V}/sobjects/Account/001010000009999AAA"),
+            None,
+            true,
+        )
         .await;
     assert_eq!((s, code(&v)), (StatusCode::NOT_FOUND, "NOT_FOUND"), "{v}");
     // Not ID-shaped: read as an external-id field name.
     let (s, v, _) = a
-        .call(Method::GET, &format!("{V}/sobjects/Account/BAD"), None, true)
+        .call(
+            Method::GET,
+            &format!("{V}/sobjects/Account/BAD"),
+            None,
+            true,
+        )
         .await;
     assert_eq!(s, StatusCode::NOT_FOUND);
     assert_eq!(
@@ -192,33 +238,64 @@ async fn bad_ids_and_external_id_fields() {
 async fn validation_errors_carry_codes_and_fields() {
     let a = App::new(SimConfig::default());
     let url = format!("{V}/sobjects/Account");
-    let (s, v, _) = a.call(Method::POST, &url, Some(r#"{"Phone":"1"}"#), true).await;
-    assert_eq!((s, code(&v)), (StatusCode::BAD_REQUEST, "REQUIRED_FIELD_MISSING"));
+    let (s, v, _) = a
+        .call(Method::POST, &url, Some(r#"{"Phone":"1"}"#), true)
+        .await;
+    assert_eq!(
+        (s, code(&v)),
+        (StatusCode::BAD_REQUEST, "REQUIRED_FIELD_MISSING")
+    );
     assert_eq!(v[0]["fields"], json!(["Name"]));
     let (_, v, _) = a
-        .call(Method::POST, &url, Some(r#"{"Name":"x","Bogus__c":1}"#), true)
+        .call(
+            Method::POST,
+            &url,
+            Some(r#"{"Name":"x","Bogus__c":1}"#),
+            true,
+        )
         .await;
     assert_eq!(
         v[0]["message"],
         "No such column 'Bogus__c' on sobject of type Account"
     );
     let cases = [
-        (r#"{"Name":"x","CreatedDate":"2024-01-01T00:00:00Z"}"#, "INVALID_FIELD_FOR_INSERT_UPDATE"),
-        (r#"{"Name":"x","Region__c":"Mars"}"#, "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST"),
-        (r#"{"Name":"x","NumberOfEmployees":"many"}"#, "JSON_PARSER_ERROR"),
+        (
+            r#"{"Name":"x","CreatedDate":"2024-01-01T00:00:00Z"}"#,
+            "INVALID_FIELD_FOR_INSERT_UPDATE",
+        ),
+        (
+            r#"{"Name":"x","Region__c":"Mars"}"#,
+            "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
+        ),
+        (
+            r#"{"Name":"x","NumberOfEmployees":"many"}"#,
+            "JSON_PARSER_ERROR",
+        ),
         (r#"{"Name":"x","ParentId":"not-an-id"}"#, "MALFORMED_ID"),
-        (r#"{"Name":"x","Credit_Limit__c":1e20}"#, "NUMBER_OUTSIDE_VALID_RANGE"),
+        (
+            r#"{"Name":"x","Credit_Limit__c":1e20}"#,
+            "NUMBER_OUTSIDE_VALID_RANGE",
+        ),
     ];
     for (body, expect) in cases {
         let (s, v, _) = a.call(Method::POST, &url, Some(body), true).await;
-        assert_eq!((s, code(&v)), (StatusCode::BAD_REQUEST, expect), "{body}: {v}");
+        assert_eq!(
+            (s, code(&v)),
+            (StatusCode::BAD_REQUEST, expect),
+            "{body}: {v}"
+        );
     }
     let long = format!(r#"{{"Name":"{}"}}"#, "n".repeat(300));
     let (_, v, _) = a.call(Method::POST, &url, Some(&long), true).await;
     assert_eq!(code(&v), "STRING_TOO_LONG");
     assert_eq!(v[0]["fields"], json!(["Name"]));
     let (s, v, h) = a
-        .call(Method::POST, &url, Some(r#"{"Name":"ok","Credit_Limit__c":1500.5}"#), true)
+        .call(
+            Method::POST,
+            &url,
+            Some(r#"{"Name":"ok","Credit_Limit__c":1500.5}"#),
+            true,
+        )
         .await;
     assert_eq!(s, StatusCode::CREATED, "{v}");
     let id = v["id"].as_str().unwrap();
@@ -235,11 +312,21 @@ async fn validation_errors_carry_codes_and_fields() {
 async fn conditional_requests_on_accounts() {
     let a = App::new(SimConfig::default());
     let (_, v, _) = a
-        .call(Method::POST, &format!("{V}/sobjects/Account"), Some(r#"{"Name":"cond"}"#), true)
+        .call(
+            Method::POST,
+            &format!("{V}/sobjects/Account"),
+            Some(r#"{"Name":"cond"}"#),
+            true,
+        )
         .await;
     let id = v["id"].as_str().unwrap().to_string();
     let (s, _, h) = a
-        .call(Method::GET, &format!("{V}/sobjects/Account/{id}"), None, true)
+        .call(
+            Method::GET,
+            &format!("{V}/sobjects/Account/{id}"),
+            None,
+            true,
+        )
         .await;
     assert_eq!(s, StatusCode::OK);
     let etag = h.get("etag").unwrap().to_str().unwrap().to_string();
@@ -268,7 +355,9 @@ async fn conditional_requests_on_accounts() {
 #[tokio::test]
 async fn trailing_slashes_and_method_override() {
     let a = App::new(SimConfig::default());
-    let (s, _, _) = a.call(Method::GET, &format!("{V}/sobjects/"), None, true).await;
+    let (s, _, _) = a
+        .call(Method::GET, &format!("{V}/sobjects/"), None, true)
+        .await;
     assert_eq!(s, StatusCode::OK);
     let (s, v, _) = a
         .call(
@@ -292,11 +381,18 @@ async fn the_daily_allocation_is_enforced_and_reported() {
         ..SimConfig::default()
     });
     for i in 1..=3 {
-        let (s, _, h) = a.call(Method::GET, &format!("{V}/limits"), None, true).await;
+        let (s, _, h) = a
+            .call(Method::GET, &format!("{V}/limits"), None, true)
+            .await;
         assert_eq!(s, StatusCode::OK);
-        assert_eq!(h.get("sforce-limit-info").unwrap(), &format!("api-usage={i}/3"));
+        assert_eq!(
+            h.get("sforce-limit-info").unwrap(),
+            &format!("api-usage={i}/3")
+        );
     }
-    let (s, v, h) = a.call(Method::GET, &format!("{V}/limits"), None, true).await;
+    let (s, v, h) = a
+        .call(Method::GET, &format!("{V}/limits"), None, true)
+        .await;
     assert_eq!(s, StatusCode::FORBIDDEN);
     assert_eq!(
         v,
@@ -308,10 +404,20 @@ async fn the_daily_allocation_is_enforced_and_reported() {
 #[tokio::test]
 async fn every_request_is_journaled() {
     let a = App::new(SimConfig::default());
-    a.call(Method::GET, &format!("{V}/sobjects/Account/BAD"), None, true)
-        .await;
-    a.call(Method::POST, &format!("{V}/sobjects/Account"), Some(r#"{"Name":"j"}"#), true)
-        .await;
+    a.call(
+        Method::GET,
+        &format!("{V}/sobjects/Account/BAD"),
+        None,
+        true,
+    )
+    .await;
+    a.call(
+        Method::POST,
+        &format!("{V}/sobjects/Account"),
+        Some(r#"{"Name":"j"}"#),
+        true,
+    )
+    .await;
     let entries = a.state.journal.recent(0, 10);
     assert_eq!(entries.len(), 2);
     assert_eq!(entries[0].status, 404);
@@ -345,7 +451,15 @@ async fn soap_and_oauth_logins_answer_like_salesforce() {
         .await
         .unwrap();
     assert_eq!(resp.status(), StatusCode::OK);
-    let text = String::from_utf8(resp.into_body().collect().await.unwrap().to_bytes().to_vec()).unwrap();
+    let text = String::from_utf8(
+        resp.into_body()
+            .collect()
+            .await
+            .unwrap()
+            .to_bytes()
+            .to_vec(),
+    )
+    .unwrap();
     assert!(text.contains("<serverUrl>http://127.0.0.1:8443/services/Soap/u/59.0/00D"));
     assert!(text.contains("<passwordExpired>false</passwordExpired>"));
     let resp = simulator::app(a.state.clone())
@@ -353,7 +467,15 @@ async fn soap_and_oauth_logins_answer_like_salesforce() {
         .await
         .unwrap();
     assert_eq!(resp.status(), StatusCode::INTERNAL_SERVER_ERROR);
-    let text = String::from_utf8(resp.into_body().collect().await.unwrap().to_bytes().to_vec()).unwrap();
+    let text = String::from_utf8(
+        resp.into_body()
+            .collect()
+            .await
+            .unwrap()
+            .to_bytes()
+            .to_vec(),
+    )
+    .unwrap();
     assert!(text.contains("<sf:exceptionCode>INVALID_LOGIN</sf:exceptionCode>"));
     let resp = simulator::app(a.state.clone())
         .oneshot(soap("<not xml".into()))
@@ -374,17 +496,30 @@ async fn soap_and_oauth_logins_answer_like_salesforce() {
     assert!(v["id"].as_str().unwrap().contains("/id/00D"));
     assert!(v["issued_at"].is_string());
     let (s, v, _) = a
-        .send(token("grant_type=password&client_id=nope&client_secret=x&username=a&password=b"))
+        .send(token(
+            "grant_type=password&client_id=nope&client_secret=x&username=a&password=b",
+        ))
         .await;
-    assert_eq!((s, v["error"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_client_id")));
+    assert_eq!(
+        (s, v["error"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid_client_id"))
+    );
     let (s, v, _) = a
         .send(token("grant_type=password&client_id=sfchaos-client&client_secret=sfchaos-secret&username=admin%40sfchaos.test&password=bad"))
         .await;
-    assert_eq!((s, v["error"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_grant")));
+    assert_eq!(
+        (s, v["error"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid_grant"))
+    );
     let (s, v, _) = a
-        .send(token("grant_type=client_credentials&client_id=sfchaos-client&client_secret=sfchaos-secret"))
+        .send(token(
+            "grant_type=client_credentials&client_id=sfchaos-client&client_secret=sfchaos-secret",
+        ))
         .await;
     assert_eq!(s, StatusCode::OK, "{v}");
     let (s, v, _) = a.send(token("grant_type=magic")).await;
-    assert_eq!((s, v["error"].as_str()), (StatusCode::BAD_REQUEST, Some("unsupported_grant_type")));
+    assert_eq!(
+        (s, v["error"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("unsupported_grant_type"))
+    );
 }

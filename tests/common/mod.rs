@@ -23,8 +23,12 @@ impl TestSim {
             config.journal_path = Some(dir.path().join("journal.ndjson.zst"));
         }
         let state = simulator::SimState::new(config).expect("simulator state");
-        let http = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind http");
-        let https = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind https");
+        let http = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind http");
+        let https = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind https");
         let running = simulator::start(state, http, Some(https), &[])
             .await
             .expect("start simulator");
@@ -111,15 +115,22 @@ pub async fn run_script(
         .stderr(Stdio::piped())
         .kill_on_drop(true);
     // Loopback only: proxies would swallow 127.0.0.1 (jsforce ignores NO_PROXY).
-    for k in ["http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"] {
+    for k in [
+        "http_proxy",
+        "https_proxy",
+        "HTTP_PROXY",
+        "HTTPS_PROXY",
+        "all_proxy",
+        "ALL_PROXY",
+    ] {
         cmd.env_remove(k);
     }
     for (k, v) in env {
         cmd.env(k, v);
     }
-    let child = cmd
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot start {program} (is it installed? run the README's test command): {e}"));
+    let child = cmd.spawn().unwrap_or_else(|e| {
+        panic!("cannot start {program} (is it installed? run the README's test command): {e}")
+    });
     match tokio::time::timeout(timeout, child.wait_with_output()).await {
         Ok(Ok(out)) => ScriptRun {
             success: out.status.success(),
@@ -127,7 +138,10 @@ pub async fn run_script(
             stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
         },
         Ok(Err(e)) => panic!("{program} {}: {e}", script.display()),
-        Err(_) => panic!("{program} {} did not finish within {timeout:?}", script.display()),
+        Err(_) => panic!(
+            "{program} {} did not finish within {timeout:?}",
+            script.display()
+        ),
     }
 }
 
@@ -146,7 +160,9 @@ pub fn require_python_client() {
 }
 
 pub fn require_node_client() {
-    let ok = root().join("tests/clients/node/node_modules/jsforce").exists();
+    let ok = root()
+        .join("tests/clients/node/node_modules/jsforce")
+        .exists();
     assert!(
         ok,
         "jsforce is not installed; run the README's test command (scripts/test.sh) or \

@@ -31,9 +31,13 @@ fn is_loopback(a: &SocketAddr) -> bool {
 }
 
 /// Load `--data DIR` into the default org.
-pub fn load_data_dir(state: &SimState, dir: &std::path::Path) -> Result<Vec<(String, u64)>, UsageError> {
+pub fn load_data_dir(
+    state: &SimState,
+    dir: &std::path::Path,
+) -> Result<Vec<(String, u64)>, UsageError> {
     let org = state.default_org();
-    let spec = simulator::org::data::read_schema(dir).map_err(|e| UsageError::new(e.to_string()))?;
+    let spec =
+        simulator::org::data::read_schema(dir).map_err(|e| UsageError::new(e.to_string()))?;
     let mut data = org.data.write();
     if let Some(spec) = spec {
         simulator::org::data::apply_schema(&mut data.schema, &spec)
@@ -57,7 +61,9 @@ pub async fn run(opts: SimOptions) -> Result<Outcome, UsageError> {
         ));
     }
     let journal = opts.journal.clone().unwrap_or_else(|| {
-        std::env::temp_dir().join(format!("sfchaos-{}", std::process::id())).join("journal.ndjson.zst")
+        std::env::temp_dir()
+            .join(format!("sfchaos-{}", std::process::id()))
+            .join("journal.ndjson.zst")
     });
     let mut config = SimConfig {
         seed: opts.seed.unwrap_or(1),
@@ -68,7 +74,8 @@ pub async fn run(opts: SimOptions) -> Result<Outcome, UsageError> {
     };
     let scenario = match &opts.scenario {
         Some(path) => {
-            let scenario = crate::scenario::Scenario::from_file(path).map_err(|e| UsageError::new(e.to_string()))?;
+            let scenario = crate::scenario::Scenario::from_file(path)
+                .map_err(|e| UsageError::new(e.to_string()))?;
             for warning in &scenario.warnings {
                 eprintln!("warning: {warning}");
             }
@@ -77,7 +84,8 @@ pub async fn run(opts: SimOptions) -> Result<Outcome, UsageError> {
         }
         None => None,
     };
-    let state = SimState::new(config).map_err(|e| UsageError::new(format!("{}: {e}", journal.display())))?;
+    let state = SimState::new(config)
+        .map_err(|e| UsageError::new(format!("{}: {e}", journal.display())))?;
     if let Some(scenario) = &scenario {
         super::sim_scenario::populate(&state, scenario)?;
     }
@@ -111,7 +119,10 @@ pub async fn run(opts: SimOptions) -> Result<Outcome, UsageError> {
     }
     running.state.clock.restart();
     match running.https_url() {
-        Some(s) => println!("sfchaos simulator listening on {} and {s}", running.http_url()),
+        Some(s) => println!(
+            "sfchaos simulator listening on {} and {s}",
+            running.http_url()
+        ),
         None => println!("sfchaos simulator listening on {}", running.http_url()),
     }
     interrupted().await;
@@ -126,7 +137,10 @@ pub async fn run(opts: SimOptions) -> Result<Outcome, UsageError> {
 /// Write a file atomically: a temporary file beside it, then rename.
 pub fn write_atomic(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
     use std::io::Write;
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."));
     std::fs::create_dir_all(dir)?;
     let tmp = dir.join(format!(
         ".{}.tmp{}",

@@ -20,6 +20,7 @@
 //! | `bulk2.rs` | Bulk API 2.0 ingest and query jobs, CSV helpers |
 //! | `cometd.rs` | Streaming API (Bayeux long-polling with replay) |
 //! | `limits.rs` | `Sforce-Limit-Info` parsing |
+//! | `replication.rs` | `/sobjects/{T}/updated` and `/deleted`: what changed in a time window |
 //! | `error.rs` | [`SfError`] and its classification |
 
 mod auth;
@@ -30,6 +31,7 @@ mod composite;
 mod config;
 mod error;
 mod limits;
+mod replication;
 mod rest;
 
 pub use crate::retry::Retryability;
@@ -47,6 +49,7 @@ pub use composite::{
 pub use config::{LoginMethod, SfConfig, DEFAULT_API_VERSION, DEFAULT_TIMEOUT};
 pub use error::{classify, ApiErrorItem, SfError, TransportKind};
 pub use limits::{AppUsage, LimitInfo};
+pub use replication::{DeletedRecord, DeletedRecords, UpdatedRecords};
 pub use rest::{
     http_date, parse_sf_datetime, Conditional, DescribeGlobal, FieldDescribe, Limit, PicklistValue,
     Preconditions, QueryResult, Record, SObjectDescribe, SObjectSummary, SaveResult, UpsertResult,

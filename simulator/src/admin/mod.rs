@@ -49,7 +49,9 @@ async fn require_token(State(state): State<SimState>, req: Request, next: Next) 
         if given != Some(expected.as_str()) {
             return (
                 StatusCode::UNAUTHORIZED,
-                Json(json!([{"message": "admin token required", "errorCode": "INVALID_SESSION_ID"}])),
+                Json(
+                    json!([{"message": "admin token required", "errorCode": "INVALID_SESSION_ID"}]),
+                ),
             )
                 .into_response();
         }
@@ -80,14 +82,23 @@ async fn health(State(state): State<SimState>) -> Json<JsonValue> {
     Json(json!({"status": "ok", "elapsed_ms": state.clock.elapsed().as_millis() as u64}))
 }
 
-async fn reset(State(state): State<SimState>, Query(p): Query<OrgParam>) -> ApiResult<Json<JsonValue>> {
+async fn reset(
+    State(state): State<SimState>,
+    Query(p): Query<OrgParam>,
+) -> ApiResult<Json<JsonValue>> {
     let old = org_of(&state, &p)?;
     let config = old.config.read().clone();
     let schema = crate::org::standard::default_schema();
     let fresh = crate::org::Org::new(old.num, config, schema, state.clock.now_ms());
     for u in old.usernames() {
         if let Some(c) = old.user(&u) {
-            fresh.add_user(&c.username, &c.password, "", &c.username, state.clock.now_ms());
+            fresh.add_user(
+                &c.username,
+                &c.password,
+                "",
+                &c.username,
+                state.clock.now_ms(),
+            );
         }
     }
     state.replace_org(old.num, fresh);
@@ -116,10 +127,16 @@ fn default_password() -> String {
     "sfchaos".into()
 }
 
-async fn add_org(State(state): State<SimState>, Json(n): Json<NewOrg>) -> ApiResult<Json<JsonValue>> {
+async fn add_org(
+    State(state): State<SimState>,
+    Json(n): Json<NewOrg>,
+) -> ApiResult<Json<JsonValue>> {
     if state.find_user(&n.admin_username).is_some() {
         return Err(ApiError::DuplicateValue {
-            message: format!("duplicate value found: Username duplicates value {}", n.admin_username),
+            message: format!(
+                "duplicate value found: Username duplicates value {}",
+                n.admin_username
+            ),
             fields: vec!["Username".into()],
         });
     }
@@ -148,7 +165,15 @@ async fn seed(State(state): State<SimState>, Json(r): Json<SeedReq>) -> ApiResul
     let now = state.clock.now_ms();
     let n = {
         let mut data = org.data.write();
-        crate::org::seed::seed(&mut data, &r.object, r.count, &r.fields, state.config.seed, &admin_writer(), now)?
+        crate::org::seed::seed(
+            &mut data,
+            &r.object,
+            r.count,
+            &r.fields,
+            state.config.seed,
+            &admin_writer(),
+            now,
+        )?
     };
     Ok(Json(json!({"object": r.object, "inserted": n})))
 }
@@ -190,26 +215,45 @@ async fn load(
         serde_json::from_slice(&body).map_err(|e| crate::rest::body::parse_error(&e, &body))?
     };
     let now = state.clock.now_ms();
-    let mut data = org.data.write();
-    let obj = data.schema.object_index(&object).ok_or(ApiError::NotFound)?;
-    let mut prepared = Vec::with_capacity(records.len());
-    for (i, r) in records.iter().enumerate() {
+    // Loads through the admin API are writes like any other: they produce CDC events and history
+    // (unlike seed data, which exists before the run starts).
+    let (ids, changes) = {
+        let mut data = org.data.write();
+        let obj = data
+            .schema
+            .object_index(&object)
+            .ok_or(ApiError::NotFound)?;
         let kind = if is_csv {
             crate::org::write::InputKind::Csv
         } else {
             crate::org::write::InputKind::Json
         };
-        let f = crate::org::write::prepare_kind(&data, obj, r, crate::org::write::WriteOp::Create, None, kind)
-            .map_err(|e| ApiError::BadRequest(format!("record {}: {}: {e}", i + 1, e.error_code())))?;
-        prepared.push(f);
-    }
-    let mut txn = data.txn_quiet();
-    let ids: Vec<String> = prepared
-        .into_iter()
-        .map(|f| txn.insert(obj, f, &admin_writer(), now).to18())
-        .collect();
-    txn.commit();
-    Ok(Json(json!({"object": object, "inserted": ids.len(), "ids": ids.into_iter().take(1000).collect::<Vec<_>>()})))
+        let mut prepared = Vec::with_capacity(records.len());
+        for (i, r) in records.iter().enumerate() {
+            let f = crate::org::write::prepare_kind(
+                &data,
+                obj,
+                r,
+                crate::org::write::WriteOp::Create,
+                None,
+                kind,
+            )
+            .map_err(|e| {
+                ApiError::BadRequest(format!("record {}: {}: {e}", i + 1, e.error_code()))
+            })?;
+            prepared.push(f);
+        }
+        let mut txn = data.txn();
+        let ids: Vec<String> = prepared
+            .into_iter()
+            .map(|f| txn.insert(obj, f, &admin_writer(), now).to18())
+            .collect();
+        (ids, txn.commit())
+    };
+    org.publish(changes);
+    Ok(Json(
+        json!({"object": object, "inserted": ids.len(), "ids": ids.into_iter().take(1000).collect::<Vec<_>>()}),
+    ))
 }
 
 /// Export all records of an object as NDJSON (every field; `?deleted=true` includes the recycle bin).
@@ -226,16 +270,25 @@ async fn export(
     )?;
     let deleted = q.get("deleted").is_some_and(|v| v == "true");
     let data = org.data.read();
-    let obj = data.schema.object_index(&object).ok_or(ApiError::NotFound)?;
+    let obj = data
+        .schema
+        .object_index(&object)
+        .ok_or(ApiError::NotFound)?;
     let mut out = Vec::new();
-    for row in data.tables[obj].rows.values().filter(|r| deleted || !r.deleted) {
+    for row in data.tables[obj]
+        .rows
+        .values()
+        .filter(|r| deleted || !r.deleted)
+    {
         let rec = crate::rest::render::record(&data, obj, row, None, "/services/data/v62.0");
         let _ = serde_json::to_writer(&mut out, &rec);
         out.push(b'\n');
     }
     let mut r = (StatusCode::OK, out).into_response();
-    r.headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/x-ndjson"));
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/x-ndjson"),
+    );
     Ok(r)
 }
 
@@ -261,7 +314,9 @@ async fn flush_journal(State(state): State<SimState>) -> ApiResult<Json<JsonValu
         .journal
         .flush()
         .map_err(|e| ApiError::Internal(e.to_string()))?;
-    Ok(Json(json!({"flushed": true, "entries": state.journal.len()})))
+    Ok(Json(
+        json!({"flushed": true, "entries": state.journal.len()}),
+    ))
 }
 
 async fn changes(
@@ -325,18 +380,30 @@ struct NewUser {
     org: Option<u16>,
 }
 
-async fn add_user(State(state): State<SimState>, Json(u): Json<NewUser>) -> ApiResult<Json<JsonValue>> {
+async fn add_user(
+    State(state): State<SimState>,
+    Json(u): Json<NewUser>,
+) -> ApiResult<Json<JsonValue>> {
     let org = org_of(&state, &OrgParam { org: u.org })?;
     if let Some((other, _)) = state.find_user(&u.username) {
         if other.num != org.num {
             return Err(ApiError::DuplicateValue {
-                message: format!("duplicate value found: Username duplicates value {}", u.username),
+                message: format!(
+                    "duplicate value found: Username duplicates value {}",
+                    u.username
+                ),
                 fields: vec!["Username".into()],
             });
         }
     }
     let last = u.last_name.unwrap_or_else(|| u.username.clone());
-    let num = org.add_user(&u.username, &u.password, &u.first_name, &last, state.clock.now_ms());
+    let num = org.add_user(
+        &u.username,
+        &u.password,
+        &u.first_name,
+        &last,
+        state.clock.now_ms(),
+    );
     let id = org.data.read().user_id(num);
     Ok(Json(json!({"id": id, "username": u.username})))
 }

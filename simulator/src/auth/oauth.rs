@@ -41,7 +41,11 @@ pub fn oauth_error(error: &str, description: &str) -> Response {
     r
 }
 
-fn form(headers: &HeaderMap, body: &[u8], query: &HashMap<String, String>) -> HashMap<String, String> {
+fn form(
+    headers: &HeaderMap,
+    body: &[u8],
+    query: &HashMap<String, String>,
+) -> HashMap<String, String> {
     let mut m: HashMap<String, String> = query.clone();
     let is_json = headers
         .get(header::CONTENT_TYPE)
@@ -66,8 +70,12 @@ fn form(headers: &HeaderMap, body: &[u8], query: &HashMap<String, String>) -> Ha
 /// `Authorization: Basic base64(id:secret)`
 fn basic_auth(headers: &HeaderMap) -> Option<(String, String)> {
     let v = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
-    let enc = v.strip_prefix("Basic ").or_else(|| v.strip_prefix("basic "))?;
-    let dec = base64::engine::general_purpose::STANDARD.decode(enc.trim()).ok()?;
+    let enc = v
+        .strip_prefix("Basic ")
+        .or_else(|| v.strip_prefix("basic "))?;
+    let dec = base64::engine::general_purpose::STANDARD
+        .decode(enc.trim())
+        .ok()?;
     let s = String::from_utf8(dec).ok()?;
     let (id, secret) = s.split_once(':')?;
     Some((id.to_string(), secret.to_string()))
@@ -117,7 +125,13 @@ fn token_response(
     resp
 }
 
-fn new_session(state: &SimState, org: &Arc<Org>, user: u64, username: &str, app: &str) -> Arc<Session> {
+fn new_session(
+    state: &SimState,
+    org: &Arc<Org>,
+    user: u64,
+    username: &str,
+    app: &str,
+) -> Arc<Session> {
     state.sessions.create(
         org.num,
         &org.id,
@@ -157,7 +171,7 @@ fn client(
     p: &HashMap<String, String>,
     headers: &HeaderMap,
     secret_required: bool,
-) -> Result<ConnectedApp, Response> {
+) -> Result<ConnectedApp, Box<Response>> {
     let basic = basic_auth(headers);
     let id = p
         .get("client_id")
@@ -168,13 +182,20 @@ fn client(
         .cloned()
         .or_else(|| basic.as_ref().map(|b| b.1.clone()));
     let Some(app) = id.as_deref().and_then(|id| state.app(id)) else {
-        return Err(oauth_error("invalid_client_id", "client identifier invalid"));
+        return Err(Box::new(oauth_error(
+            "invalid_client_id",
+            "client identifier invalid",
+        )));
     };
     match secret {
-        Some(s) if s != app.client_secret => {
-            Err(oauth_error("invalid_client", "invalid client credentials"))
-        }
-        None if secret_required => Err(oauth_error("invalid_client", "invalid client credentials")),
+        Some(s) if s != app.client_secret => Err(Box::new(oauth_error(
+            "invalid_client",
+            "invalid client credentials",
+        ))),
+        None if secret_required => Err(Box::new(oauth_error(
+            "invalid_client",
+            "invalid client credentials",
+        ))),
         _ => Ok(app),
     }
 }
@@ -187,7 +208,7 @@ fn password_grant(
 ) -> Response {
     let app = match client(state, p, headers, true) {
         Ok(a) => a,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let (Some(username), Some(password)) = (p.get("username"), p.get("password")) else {
         return oauth_error("invalid_grant", "authentication failure");
@@ -223,7 +244,7 @@ fn client_credentials(
 ) -> Response {
     let app = match client(state, p, headers, true) {
         Ok(a) => a,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let Some((org, user)) = state.find_user(&app.run_as) else {
         return oauth_error("invalid_grant", "no client credentials user enabled");
@@ -240,7 +261,7 @@ fn refresh_grant(
 ) -> Response {
     let app = match client(state, p, headers, false) {
         Ok(a) => a,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let Some(grant) = p
         .get("refresh_token")

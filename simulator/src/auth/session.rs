@@ -115,7 +115,11 @@ impl Sessions {
         now: Duration,
         now_ms: i64,
     ) -> Arc<Session> {
-        let token = format!("{}!AQ{}", &org_id[..15.min(org_id.len())], self.random_string(94));
+        let token = format!(
+            "{}!AQ{}",
+            &org_id[..15.min(org_id.len())],
+            self.random_string(94)
+        );
         let s = Arc::new(Session {
             token: token.clone(),
             org,

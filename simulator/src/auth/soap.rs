@@ -7,8 +7,8 @@
 
 use super::session::SessionKind;
 use crate::recording::Identity;
-use crate::rest::ctx::base_url;
 use crate::recording::RequestMeta;
+use crate::rest::ctx::base_url;
 use crate::state::SimState;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -21,8 +21,10 @@ const XML_CONTENT_TYPE: &str = "text/xml;charset=UTF-8";
 
 fn xml(status: StatusCode, body: String) -> Response {
     let mut r = (status, body).into_response();
-    r.headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static(XML_CONTENT_TYPE));
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(XML_CONTENT_TYPE),
+    );
     r
 }
 
@@ -114,13 +116,17 @@ pub fn parse(body: &[u8]) -> Result<SoapCall, String> {
                     "gt" => Some('>'),
                     "quot" => Some('"'),
                     "apos" => Some('\''),
-                    n if n.starts_with("#x") => u32::from_str_radix(&n[2..], 16).ok().and_then(char::from_u32),
+                    n if n.starts_with("#x") => u32::from_str_radix(&n[2..], 16)
+                        .ok()
+                        .and_then(char::from_u32),
                     n if n.starts_with('#') => n[1..].parse().ok().and_then(char::from_u32),
                     _ => None,
                 };
                 match resolved {
                     Some(c) => text.push(c),
-                    None => return Err(format!("Unable to parse request: unknown entity &{name};")),
+                    None => {
+                        return Err(format!("Unable to parse request: unknown entity &{name};"))
+                    }
                 }
             }
             Ok(Event::CData(t)) => text.push_str(&String::from_utf8_lossy(&t)),
@@ -154,10 +160,16 @@ pub async fn handle(
         .and_then(|v| v.parse().ok())
         .filter(|_| version.ends_with(".0"));
     let Some(major) = major else {
-        return fault("UNSUPPORTED_API_VERSION", &format!("Invalid Api version specified on URL: {version}"));
+        return fault(
+            "UNSUPPORTED_API_VERSION",
+            &format!("Invalid Api version specified on URL: {version}"),
+        );
     };
     if !(crate::rest::ctx::MIN_VERSION..=crate::rest::ctx::MAX_VERSION).contains(&major) {
-        return fault("UNSUPPORTED_API_VERSION", &format!("Invalid Api version specified on URL: {version}"));
+        return fault(
+            "UNSUPPORTED_API_VERSION",
+            &format!("Invalid Api version specified on URL: {version}"),
+        );
     }
     let call = match parse(&body) {
         Ok(c) => c,
@@ -175,10 +187,16 @@ pub async fn handle(
         }
         "logout" => {
             let Some(sid) = call.session_id.filter(|s| !s.is_empty()) else {
-                return fault("INVALID_SESSION_ID", "Invalid Session ID found in SessionHeader: Illegal Session");
+                return fault(
+                    "INVALID_SESSION_ID",
+                    "Invalid Session ID found in SessionHeader: Illegal Session",
+                );
             };
             if state.sessions.peek(&sid).is_none() {
-                return fault("INVALID_SESSION_ID", "Invalid Session ID found in SessionHeader: Illegal Session");
+                return fault(
+                    "INVALID_SESSION_ID",
+                    "Invalid Session ID found in SessionHeader: Illegal Session",
+                );
             }
             state.sessions.revoke(&sid);
             xml(
@@ -258,7 +276,10 @@ mod tests {
         assert_eq!(c.password.as_deref(), Some("sfchaos&x"));
         let js = br#"<se:Envelope xmlns:se="http://schemas.xmlsoap.org/soap/envelope/"><se:Header/><se:Body><login xmlns="urn:partner.soap.sforce.com"><username>u@x.com</username><password>p</password></login></se:Body></se:Envelope>"#;
         let c = parse(js).unwrap();
-        assert_eq!((c.operation.as_str(), c.password.as_deref()), ("login", Some("p")));
+        assert_eq!(
+            (c.operation.as_str(), c.password.as_deref()),
+            ("login", Some("p"))
+        );
         assert!(parse(b"not xml <").is_err());
     }
 }

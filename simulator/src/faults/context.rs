@@ -8,6 +8,7 @@
 //! delivery) has no context; its decisions are journaled as separate fault events.
 
 use crate::journal::{Api, FaultTag};
+use crate::state::SimState;
 use parking_lot::Mutex;
 use std::future::Future;
 use std::sync::Arc;
@@ -22,8 +23,12 @@ pub struct RequestFacts {
     pub api: Api,
     pub method: String,
     pub path: String,
+    /// The sObject the URL names, if any.
+    pub object: Option<String>,
     /// `username|app[|client]`, when the request carries a session.
     pub client: Option<String>,
+    /// The simulator serving it (its clock and hooks, for code that has no `Ctx`).
+    pub state: SimState,
     /// In-handler decisions, grouped by rule.
     tags: Mutex<Vec<ItemTag>>,
     /// Trigger decisions already taken for this request, by rule id.
@@ -42,12 +47,21 @@ struct ItemTag {
 const MAX_DETAILS: usize = 10;
 
 impl RequestFacts {
-    pub fn new(api: Api, method: &str, path: &str, client: Option<String>) -> RequestFacts {
+    pub fn new(
+        state: SimState,
+        api: Api,
+        method: &str,
+        path: &str,
+        object: Option<String>,
+        client: Option<String>,
+    ) -> RequestFacts {
         RequestFacts {
             api,
             method: method.to_string(),
             path: path.to_string(),
+            object,
             client,
+            state,
             tags: Mutex::new(Vec::new()),
             decisions: Mutex::new(Vec::new()),
         }

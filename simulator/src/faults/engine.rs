@@ -371,6 +371,44 @@ impl FaultEngine {
         self.changed.notify_one();
     }
 
+    /// Queue an in-handler decision taken outside any request, merged with the queued decisions of
+    /// the same rule on the same path (`3 items: …`).
+    pub(crate) fn record_item_event(&self, now: Duration, tag: FaultTag, path: String) {
+        let mut pending = self.pending.lock();
+        let same = pending.iter_mut().find(|e| {
+            e.path == path
+                && e.fault
+                    .as_ref()
+                    .is_some_and(|f| f.rule == tag.rule && f.kind == tag.kind)
+        });
+        match same {
+            Some(entry) => {
+                if let Some(f) = entry.fault.as_mut() {
+                    let listed = if entry.item_failures <= 1 {
+                        f.action.clone()
+                    } else {
+                        f.action
+                            .split_once(" items: ")
+                            .map_or(f.action.clone(), |(_, d)| d.to_string())
+                    };
+                    let mut details: Vec<&str> = listed.split("; ").collect();
+                    if details.len() < 10 {
+                        details.push(&tag.action);
+                    }
+                    f.action = format!("{} items: {}", entry.item_failures + 1, details.join("; "));
+                }
+                entry.item_failures += 1;
+            }
+            None => {
+                drop(pending);
+                self.record_event(now, tag, Some(path));
+                if let Some(e) = self.pending.lock().last_mut() {
+                    e.item_failures = 1;
+                }
+            }
+        }
+    }
+
     /// Write queued background decisions to the journal.
     pub fn flush_events(&self, journal: &crate::journal::Journal) {
         if !self.has_pending.load(Ordering::Acquire) {

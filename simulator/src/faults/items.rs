@@ -41,10 +41,15 @@ impl FaultEngine {
             .cloned()
     }
 
-    /// Journal an in-handler decision on its request, or as an event of its own.
+    /// Journal an in-handler decision on its request, or (outside requests) as an event of its own;
+    /// record failures are merged per rule and path until the next flush, so a Bulk 2.0 batch's
+    /// failed rows make one entry.
     fn journal_item(&self, probe: &Probe<'_>, tag: FaultTag) {
         match context::current() {
             Some(facts) => facts.record(tag),
+            None if tag.kind == "partial-failure" => {
+                self.record_item_event(probe.now, tag, format!("{} {}", probe.method, probe.path))
+            }
             None => self.record_event(
                 probe.now,
                 tag,
@@ -161,7 +166,8 @@ impl ItemFaults for FaultEngine {
     }
 
     fn streaming(&self, probe: &Probe<'_>) -> Option<StreamingFault> {
-        let is_meta = probe.path.starts_with("/meta/");
+        // `/meta/connect` (as `/cometd/62.0/meta/connect` or bare) or an event's channel.
+        let is_meta = probe.path.contains("/meta/");
         let set = self.snapshot();
         if !set.has_item_rules {
             return None;

@@ -196,9 +196,11 @@ where
             identity
         });
         Arc::new(RequestFacts::new(
+            state.clone(),
             api,
             req.method().as_str(),
             req.uri().path(),
+            super::decide::object_of(req.uri().path(), req.uri().query()),
             client,
         ))
     });

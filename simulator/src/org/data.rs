@@ -126,7 +126,10 @@ impl FieldSpec {
         f.restricted_picklist = self.restricted;
         if t == FieldType::Reference {
             if self.reference_to.is_empty() {
-                return Err(format!("field {}: a reference needs reference_to", self.name));
+                return Err(format!(
+                    "field {}: a reference needs reference_to",
+                    self.name
+                ));
             }
             f.reference_to = self.reference_to.clone();
             f.relationship_name = Some(self.relationship_name.clone().unwrap_or_else(|| {
@@ -134,7 +137,11 @@ impl FieldSpec {
                     .trim_end_matches("__c")
                     .trim_end_matches("Id")
                     .to_string()
-                    + if self.name.ends_with("__c") { "__r" } else { "" }
+                    + if self.name.ends_with("__c") {
+                        "__r"
+                    } else {
+                        ""
+                    }
             }));
             f.child_relationship_name = self.child_relationship_name.clone();
         }
@@ -152,7 +159,12 @@ pub fn apply_schema(schema: &mut Schema, spec: &SchemaFile) -> Result<(), String
     for o in &spec.objects {
         let prefix = match &o.key_prefix {
             Some(p) if p.len() == 3 => p.clone(),
-            Some(p) => return Err(format!("object {}: key_prefix must be 3 characters, got '{p}'", o.name)),
+            Some(p) => {
+                return Err(format!(
+                    "object {}: key_prefix must be 3 characters, got '{p}'",
+                    o.name
+                ))
+            }
             None => loop {
                 let p = format!("a{next_prefix:02}");
                 next_prefix += 1;
@@ -194,7 +206,11 @@ pub fn apply_schema(schema: &mut Schema, spec: &SchemaFile) -> Result<(), String
         let o = schema
             .object_mut(obj)
             .ok_or_else(|| format!("field {}: no object named {obj}", f.name))?;
-        match o.fields.iter().position(|x| x.name.eq_ignore_ascii_case(&def.name)) {
+        match o
+            .fields
+            .iter()
+            .position(|x| x.name.eq_ignore_ascii_case(&def.name))
+        {
             Some(i) => o.fields[i] = def,
             None => o.fields.push(def),
         }
@@ -274,10 +290,13 @@ pub fn load_csvs(
             continue;
         }
         let stem = p.file_stem().and_then(|s| s.to_str()).unwrap_or("");
-        let obj = data.schema.object_index(stem).ok_or_else(|| DataError::File {
-            file: p.clone(),
-            message: format!("no object named '{stem}' (file names must be object API names)"),
-        })?;
+        let obj = data
+            .schema
+            .object_index(stem)
+            .ok_or_else(|| DataError::File {
+                file: p.clone(),
+                message: format!("no object named '{stem}' (file names must be object API names)"),
+            })?;
         files.push((obj, p));
     }
     // Parents first: depth in the reference graph.
@@ -355,13 +374,14 @@ fn load_csv(
             }
             m.insert(h.clone(), serde_json::Value::String(v.to_string()));
         }
-        let fields = prepare_kind(data, obj, &m, WriteOp::Create, None, InputKind::Csv).map_err(
-            |e| DataError::Row {
-                file: path.to_path_buf(),
-                line,
-                message: format!("{}: {e}", e.error_code()),
-            },
-        )?;
+        let fields =
+            prepare_kind(data, obj, &m, WriteOp::Create, None, InputKind::Csv).map_err(|e| {
+                DataError::Row {
+                    file: path.to_path_buf(),
+                    line,
+                    message: format!("{}: {e}", e.error_code()),
+                }
+            })?;
         batch.push(fields);
         if batch.len() >= 10_000 {
             n += flush(data, obj, &mut batch, writer, now_ms);

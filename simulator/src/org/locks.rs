@@ -25,6 +25,8 @@ pub struct RowLocks {
 pub struct LockGuard {
     locks: Arc<RowLocks>,
     held: Vec<(RowKey, OwnedSemaphorePermit)>,
+    /// The processing slot the write runs in, released after the rows (see [`super::capacity`]).
+    slot: Option<super::capacity::Slot>,
 }
 
 impl RowLocks {
@@ -53,6 +55,7 @@ impl RowLocks {
         let mut guard = LockGuard {
             locks: self.clone(),
             held: Vec::with_capacity(keys.len()),
+            slot: None,
         };
         for key in &keys {
             let sem = self.sem(*key);
@@ -75,6 +78,18 @@ impl RowLocks {
             .values()
             .filter(|s| s.available_permits() == 0)
             .count()
+    }
+}
+
+impl LockGuard {
+    /// Keep `slot` for as long as these locks are held.
+    pub fn attach(&mut self, slot: super::capacity::Slot) {
+        self.slot = Some(slot);
+    }
+
+    /// The rows this guard holds.
+    pub fn keys(&self) -> impl Iterator<Item = RowKey> + '_ {
+        self.held.iter().map(|(k, _)| *k)
     }
 }
 
@@ -111,9 +126,14 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn a_waiter_gives_up_after_the_lock_wait() {
         let locks = RowLocks::new();
-        let held = locks.acquire(vec![(0, 1)], Duration::from_secs(10)).await.unwrap();
+        let held = locks
+            .acquire(vec![(0, 1)], Duration::from_secs(10))
+            .await
+            .unwrap();
         let start = tokio::time::Instant::now();
-        let r = locks.acquire(vec![(0, 2), (0, 1)], Duration::from_secs(10)).await;
+        let r = locks
+            .acquire(vec![(0, 2), (0, 1)], Duration::from_secs(10))
+            .await;
         assert_eq!(r.unwrap_err(), vec![(0, 1)]);
         assert_eq!(start.elapsed(), Duration::from_secs(10));
         drop(held);
@@ -124,10 +144,16 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn a_waiter_proceeds_when_the_holder_releases() {
         let locks = RowLocks::new();
-        let held = locks.acquire(vec![(0, 1)], Duration::from_secs(10)).await.unwrap();
+        let held = locks
+            .acquire(vec![(0, 1)], Duration::from_secs(10))
+            .await
+            .unwrap();
         let l2 = locks.clone();
-        let waiter =
-            tokio::spawn(async move { l2.acquire(vec![(0, 1)], Duration::from_secs(10)).await.is_ok() });
+        let waiter = tokio::spawn(async move {
+            l2.acquire(vec![(0, 1)], Duration::from_secs(10))
+                .await
+                .is_ok()
+        });
         tokio::time::sleep(Duration::from_secs(3)).await;
         drop(held);
         assert!(waiter.await.unwrap());

@@ -6,6 +6,7 @@
 //! do their in-memory work and drop it before any wait (row-lock waits, injected delays, bulk pacing happen
 //! outside it). Reads take the read lock, so GETs and queries run in parallel.
 
+pub mod capacity;
 pub mod changes;
 pub mod data;
 pub mod ids;
@@ -87,6 +88,9 @@ pub struct OrgConfig {
     pub admin_username: String,
     pub admin_password: String,
     pub security_token: Option<String>,
+    /// Processing capacity and Bulk pacing: how batch work competes with real-time work.
+    #[serde(default)]
+    pub contention: capacity::ContentionConfig,
 }
 
 impl Default for OrgConfig {
@@ -108,6 +112,7 @@ impl Default for OrgConfig {
             admin_username: "admin@sfchaos.test".into(),
             admin_password: "sfchaos".into(),
             security_token: None,
+            contention: capacity::ContentionConfig::default(),
         }
     }
 }
@@ -153,6 +158,8 @@ pub struct Org {
     pub cursors: Mutex<crate::rest::query::Cursors>,
     /// Row locks held by in-flight writes.
     pub locks: Arc<locks::RowLocks>,
+    /// Processing slots shared by real-time writes and Bulk work (see [`capacity`]).
+    pub capacity: capacity::Capacity,
 }
 
 impl Org {
@@ -167,10 +174,12 @@ impl Org {
             txn_counter: AtomicU64::new(1),
             cursors: Mutex::new(Default::default()),
             locks: locks::RowLocks::new(),
+            capacity: capacity::Capacity::new(config.contention.processing_slots),
             config: RwLock::new(config.clone()),
         };
         if config.api_usage_start > 0 {
-            org.allocation.charge(Duration::ZERO, config.api_usage_start);
+            org.allocation
+                .charge(Duration::ZERO, config.api_usage_start);
         }
         org.add_user(
             &config.admin_username,
@@ -275,17 +284,20 @@ impl Org {
     }
 
     pub fn usernames(&self) -> Vec<String> {
-        self.users.read().values().map(|u| u.username.clone()).collect()
+        self.users
+            .read()
+            .values()
+            .map(|u| u.username.clone())
+            .collect()
     }
 
-    /// Publish committed changes as one transaction (CDC `transactionKey`).
+    /// Publish committed changes as one transaction (one CDC `transactionKey` and `commitNumber`).
     pub fn publish(&self, changes: Vec<Change>) -> Vec<Arc<Change>> {
         if changes.is_empty() {
             return vec![];
         }
         let n = self.txn_counter.fetch_add(1, Ordering::Relaxed);
-        let key = transaction_key(self.num, n);
-        self.changes.publish(changes, &key)
+        self.changes.publish(changes, n)
     }
 
     /// Whether CDC is enabled for an object.
@@ -296,19 +308,4 @@ impl Org {
             .iter()
             .any(|o| o.eq_ignore_ascii_case(object) || o == "*")
     }
-}
-
-/// A deterministic UUID-shaped transaction key.
-fn transaction_key(org: u16, n: u64) -> String {
-    use sha2::Digest;
-    let d = sha2::Sha256::digest(format!("txn:{org}:{n}").as_bytes());
-    let h = hex::encode(&d[..16]);
-    format!(
-        "{}-{}-4{}-a{}-{}",
-        &h[0..8],
-        &h[8..12],
-        &h[13..16],
-        &h[17..20],
-        &h[20..32]
-    )
 }

@@ -350,16 +350,27 @@ pub fn label_of(name: &str) -> String {
             out.push(' ');
             continue;
         }
-        if i > 0
-            && c.is_uppercase()
-            && chars[i - 1].is_lowercase()
-            && !out.ends_with(' ')
-        {
+        if i > 0 && c.is_uppercase() && chars[i - 1].is_lowercase() && !out.ends_with(' ') {
             out.push(' ');
         }
         out.push(*c);
     }
     out
+}
+
+/// Fields whose value lives in a row's header rather than in its field list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SysField {
+    Id,
+    IsDeleted,
+    CreatedDate,
+    CreatedById,
+    LastModifiedDate,
+    LastModifiedById,
+    SystemModstamp,
+    OwnerId,
+    /// `Name` of Contact/Lead/User: `FirstName LastName`.
+    FullName,
 }
 
 /// What kind of sObject this is.
@@ -383,6 +394,8 @@ pub struct ObjectDef {
     index: HashMap<String, usize>,
     /// Lowercased relationship name → index of the reference field (`account` → `AccountId`).
     rel_index: HashMap<String, usize>,
+    /// Per field: its header role, computed once (rendering asks for every field of every row).
+    sys: Vec<Option<SysField>>,
     pub queryable: bool,
     pub createable: bool,
     pub updateable: bool,
@@ -406,6 +419,7 @@ impl ObjectDef {
             fields,
             index: HashMap::new(),
             rel_index: HashMap::new(),
+            sys: Vec::new(),
             queryable: kind != ObjectKind::PlatformEvent,
             createable: true,
             updateable: kind != ObjectKind::PlatformEvent,
@@ -436,6 +450,28 @@ impl ObjectDef {
                     .map(|r| (r.to_ascii_lowercase(), i))
             })
             .collect();
+        let full_name = self.index.contains_key("firstname") && self.index.contains_key("lastname");
+        self.sys = self
+            .fields
+            .iter()
+            .map(|f| match f.name.as_str() {
+                "Id" => Some(SysField::Id),
+                "IsDeleted" => Some(SysField::IsDeleted),
+                "CreatedDate" => Some(SysField::CreatedDate),
+                "CreatedById" => Some(SysField::CreatedById),
+                "LastModifiedDate" => Some(SysField::LastModifiedDate),
+                "LastModifiedById" => Some(SysField::LastModifiedById),
+                "SystemModstamp" => Some(SysField::SystemModstamp),
+                "OwnerId" => Some(SysField::OwnerId),
+                "Name" if full_name => Some(SysField::FullName),
+                _ => None,
+            })
+            .collect();
+    }
+
+    /// The header role of field `fi`, if it has one.
+    pub fn sys_field(&self, fi: usize) -> Option<SysField> {
+        self.sys.get(fi).copied().flatten()
     }
 
     /// Index of an active field, by case-insensitive name.
@@ -579,7 +615,11 @@ impl Schema {
     }
 
     /// Child relationship by name on a parent (`Contacts` on Account).
-    pub fn child_relationship(&self, object_index: usize, name: &str) -> Option<&ChildRelationship> {
+    pub fn child_relationship(
+        &self,
+        object_index: usize,
+        name: &str,
+    ) -> Option<&ChildRelationship> {
         self.children_of(object_index)
             .iter()
             .find(|c| c.name.eq_ignore_ascii_case(name))

@@ -66,10 +66,9 @@ pub fn seed(
     writer: &Writer,
     now_ms: i64,
 ) -> Result<u64, crate::error::ApiError> {
-    let obj = data
-        .schema
-        .object_index(object)
-        .ok_or_else(|| crate::error::ApiError::InvalidType(format!("sObject type '{object}' is not supported.")))?;
+    let obj = data.schema.object_index(object).ok_or_else(|| {
+        crate::error::ApiError::InvalidType(format!("sObject type '{object}' is not supported."))
+    })?;
     let name = data.schema.objects[obj].name.clone();
     let mut rng = ChaCha8Rng::seed_from_u64(seed ^ fxhash(&name));
     // Parents for children: a sample of live Account ids.
@@ -121,8 +120,9 @@ pub fn seed(
 }
 
 fn fxhash(s: &str) -> u64 {
-    s.bytes()
-        .fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ b as u64).wrapping_mul(0x100_0000_01b3))
+    s.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ b as u64).wrapping_mul(0x100_0000_01b3)
+    })
 }
 
 fn pick<'a>(rng: &mut ChaCha8Rng, list: &[&'a str]) -> &'a str {
@@ -154,7 +154,10 @@ fn generate(
             set("Name", json!(format!("Acme {n:06}")));
             set("External_Id__c", json!(external_id(object, n)));
             set("Region__c", json!(pick(rng, REGIONS)));
-            set("Credit_Limit__c", json!(rng.random_range(10..500) as f64 * 1000.0));
+            set(
+                "Credit_Limit__c",
+                json!(rng.random_range(10..500) as f64 * 1000.0),
+            );
             set("Industry", json!(pick(rng, INDUSTRIES)));
             set("BillingCity", json!(pick(rng, CITIES)));
             set("Phone", json!(format!("+1 415 555 {:04}", n % 10_000)));
@@ -162,7 +165,10 @@ fn generate(
         "Contact" => {
             set("FirstName", json!(first));
             set("LastName", json!(format!("{last} {n}")));
-            set("Email", json!(format!("{}.{n}@example.com", first.to_lowercase())));
+            set(
+                "Email",
+                json!(format!("{}.{n}@example.com", first.to_lowercase())),
+            );
             set("External_Id__c", json!(external_id(object, n)));
             let p = parent(rng);
             if !p.is_null() {
@@ -172,7 +178,10 @@ fn generate(
         "Opportunity" => {
             set("Name", json!(format!("Deal {n:06}")));
             set("StageName", json!("Prospecting"));
-            set("CloseDate", json!(value::format_date(19_000 + (n % 365) as i32)));
+            set(
+                "CloseDate",
+                json!(value::format_date(19_000 + (n % 365) as i32)),
+            );
             set("Amount", json!(rng.random_range(1..100) as f64 * 1000.0));
             set("External_Id__c", json!(external_id(object, n)));
             let p = parent(rng);

@@ -98,18 +98,26 @@ impl F {
 fn system_fields(owner: bool) -> Vec<F> {
     let mut v = vec![
         F::new("Id", FieldType::Id).label("Record ID"),
-        F::new("IsDeleted", FieldType::Boolean).read_only().label("Deleted"),
-        F::new("CreatedDate", FieldType::Datetime).required().read_only(),
+        F::new("IsDeleted", FieldType::Boolean)
+            .read_only()
+            .label("Deleted"),
+        F::new("CreatedDate", FieldType::Datetime)
+            .required()
+            .read_only(),
         F::new("CreatedById", FieldType::Reference)
             .required()
             .read_only()
             .reference(&["User"], "CreatedBy", None),
-        F::new("LastModifiedDate", FieldType::Datetime).required().read_only(),
+        F::new("LastModifiedDate", FieldType::Datetime)
+            .required()
+            .read_only(),
         F::new("LastModifiedById", FieldType::Reference)
             .required()
             .read_only()
             .reference(&["User"], "LastModifiedBy", None),
-        F::new("SystemModstamp", FieldType::Datetime).required().read_only(),
+        F::new("SystemModstamp", FieldType::Datetime)
+            .required()
+            .read_only(),
     ];
     if owner {
         let mut o = F::new("OwnerId", FieldType::Reference)
@@ -183,7 +191,10 @@ fn address(prefix: &str) -> Vec<F> {
 
 pub fn account() -> ObjectDef {
     let mut f = vec![
-        F::s("Name", 255).required().name_field().label("Account Name"),
+        F::s("Name", 255)
+            .required()
+            .name_field()
+            .label("Account Name"),
         F::new("Type", FieldType::Picklist).picklist(&[
             "Prospect",
             "Customer - Direct",
@@ -241,7 +252,10 @@ pub fn contact() -> ObjectDef {
         F::s("LastName", 80).required(),
         F::s("FirstName", 40),
         F::new("Salutation", FieldType::Picklist).picklist(&["Mr.", "Ms.", "Mrs.", "Dr.", "Prof."]),
-        F::s("Name", 121).name_field().calculated().label("Full Name"),
+        F::s("Name", 121)
+            .name_field()
+            .calculated()
+            .label("Full Name"),
         F::new("Email", FieldType::Email),
         F::new("Phone", FieldType::Phone).label("Business Phone"),
         F::new("MobilePhone", FieldType::Phone),
@@ -290,7 +304,9 @@ pub fn opportunity() -> ObjectDef {
             "New Customer",
         ]),
         F::new("LeadSource", FieldType::Picklist).picklist(LEAD_SOURCES),
-        F::new("IsClosed", FieldType::Boolean).read_only().label("Closed"),
+        F::new("IsClosed", FieldType::Boolean)
+            .read_only()
+            .label("Closed"),
         F::new("IsWon", FieldType::Boolean).read_only().label("Won"),
         F::s("NextStep", 255),
         F::new("Description", FieldType::Textarea),
@@ -303,7 +319,10 @@ pub fn lead() -> ObjectDef {
     let f = vec![
         F::s("LastName", 80).required(),
         F::s("FirstName", 40),
-        F::s("Name", 121).name_field().calculated().label("Full Name"),
+        F::s("Name", 121)
+            .name_field()
+            .calculated()
+            .label("Full Name"),
         F::s("Company", 255).required(),
         F::new("Status", FieldType::Picklist)
             .required()
@@ -322,7 +341,9 @@ pub fn lead() -> ObjectDef {
         F::new("Rating", FieldType::Picklist).picklist(RATINGS),
         F::new("AnnualRevenue", FieldType::Currency).num(18, 0),
         F::new("NumberOfEmployees", FieldType::Int),
-        F::new("IsConverted", FieldType::Boolean).read_only().label("Converted"),
+        F::new("IsConverted", FieldType::Boolean)
+            .read_only()
+            .label("Converted"),
         F::s("City", 40),
         F::s("State", 80),
         F::s("Country", 80),
@@ -364,7 +385,9 @@ pub fn case() -> ObjectDef {
             "Feedback",
             "Other",
         ]),
-        F::new("IsClosed", FieldType::Boolean).read_only().label("Closed"),
+        F::new("IsClosed", FieldType::Boolean)
+            .read_only()
+            .label("Closed"),
         F::new("ClosedDate", FieldType::Datetime).read_only(),
         F::new("SuppliedEmail", FieldType::Email).label("Web Email"),
         F::s("External_Id__c", 80).ext_id().label("External ID"),
@@ -377,7 +400,10 @@ pub fn user() -> ObjectDef {
         F::s("Username", 80).required().unique().create_only(),
         F::s("LastName", 80).required(),
         F::s("FirstName", 40),
-        F::s("Name", 121).name_field().calculated().label("Full Name"),
+        F::s("Name", 121)
+            .name_field()
+            .calculated()
+            .label("Full Name"),
         F::new("Email", FieldType::Email).required(),
         F::s("Alias", 8).required(),
         F::s("CommunityNickname", 40),
@@ -385,7 +411,12 @@ pub fn user() -> ObjectDef {
             .defaulted(Value::Bool(true))
             .label("Active"),
         F::new("TimeZoneSidKey", FieldType::Picklist)
-            .picklist(&["America/Los_Angeles", "America/New_York", "Europe/London", "GMT"])
+            .picklist(&[
+                "America/Los_Angeles",
+                "America/New_York",
+                "Europe/London",
+                "GMT",
+            ])
             .defaulted(Value::str("GMT"))
             .label("Time Zone"),
         F::new("LocaleSidKey", FieldType::Picklist)
@@ -411,20 +442,19 @@ pub fn order_event() -> ObjectDef {
     let f = vec![
         F::s("Order_Number__c", 40).label("Order Number"),
         F::s("Status__c", 40).label("Status"),
-        F::new("Amount__c", FieldType::Double).num(16, 2).label("Amount"),
+        F::new("Amount__c", FieldType::Double)
+            .num(16, 2)
+            .label("Amount"),
         F::s("Account_External_Id__c", 80).label("Account External ID"),
         F::s("EventUuid", 36).read_only().label("Event UUID"),
         F::s("ReplayId", 255).read_only().label("Replay ID"),
     ];
     // Platform events carry only CreatedDate/CreatedById of the audit fields.
-    let mut all: Vec<FieldDef> = vec![
-        FieldDef::new("CreatedDate", FieldType::Datetime),
-        {
-            let mut c = FieldDef::new("CreatedById", FieldType::Reference);
-            c.reference_to = vec!["User".into()];
-            c
-        },
-    ];
+    let mut all: Vec<FieldDef> = vec![FieldDef::new("CreatedDate", FieldType::Datetime), {
+        let mut c = FieldDef::new("CreatedById", FieldType::Reference);
+        c.reference_to = vec!["User".into()];
+        c
+    }];
     for f in &mut all {
         f.createable = false;
         f.updateable = false;

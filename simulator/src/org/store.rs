@@ -6,43 +6,18 @@
 //! chunks roll back) and the list of [`Change`]s that become Change Data Capture events and record
 //! history once the transaction commits.
 
-use super::changes::{Change, ChangeType};
+use super::changes::{Change, ChangeCache, ChangeType};
 use super::ids::RecordId;
 use super::schema::{FieldType, ObjectDef, Schema};
 use super::value::Value;
 use smallvec::SmallVec;
 use std::collections::{BTreeMap, HashMap};
 
-/// Fields whose value lives in the row header rather than in `fields`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SysField {
-    Id,
-    IsDeleted,
-    CreatedDate,
-    CreatedById,
-    LastModifiedDate,
-    LastModifiedById,
-    SystemModstamp,
-    OwnerId,
-    /// `Name` of Contact/Lead/User: `FirstName LastName`.
-    FullName,
-}
+pub use super::schema::SysField;
 
+/// The header role of the field named `name` (see [`ObjectDef::sys_field`] for the cached form).
 pub fn sys_field(obj: &ObjectDef, name: &str) -> Option<SysField> {
-    Some(match name {
-        "Id" => SysField::Id,
-        "IsDeleted" => SysField::IsDeleted,
-        "CreatedDate" => SysField::CreatedDate,
-        "CreatedById" => SysField::CreatedById,
-        "LastModifiedDate" => SysField::LastModifiedDate,
-        "LastModifiedById" => SysField::LastModifiedById,
-        "SystemModstamp" => SysField::SystemModstamp,
-        "OwnerId" => SysField::OwnerId,
-        "Name" if obj.field("FirstName").is_some() && obj.field("LastName").is_some() => {
-            SysField::FullName
-        }
-        _ => return None,
-    })
+    obj.field_index(name).and_then(|fi| obj.sys_field(fi))
 }
 
 /// One stored record.
@@ -178,6 +153,8 @@ pub struct OrgData {
     pub schema: Schema,
     pub tables: Vec<Table>,
     pub org_num: u16,
+    /// Object snapshots and writer identities shared by the changes this data produces.
+    pub change_cache: ChangeCache,
     next_num: u64,
     auto_number: u64,
 }
@@ -195,6 +172,7 @@ impl OrgData {
             schema,
             tables,
             org_num,
+            change_cache: ChangeCache::default(),
             next_num: 1,
             auto_number: 1,
         }
@@ -224,9 +202,30 @@ impl OrgData {
 
     /// The value of field `fi` of a row, including header-backed system fields.
     pub fn value(&self, obj: usize, row: &Row, fi: usize) -> Value {
+        self.value_ref(obj, row, fi).into_owned()
+    }
+
+    /// Like [`OrgData::value`], borrowing stored values instead of cloning them.
+    pub fn value_ref<'r>(
+        &self,
+        obj: usize,
+        row: &'r Row,
+        fi: usize,
+    ) -> std::borrow::Cow<'r, Value> {
+        use std::borrow::Cow;
         let o = &self.schema.objects[obj];
-        let f = &o.fields[fi];
-        match sys_field(o, &f.name) {
+        if o.sys_field(fi).is_none() {
+            return match row.get_raw(fi) {
+                Some(v) => Cow::Borrowed(v),
+                None => Cow::Owned(Value::Null),
+            };
+        }
+        Cow::Owned(self.sys_value(obj, row, fi))
+    }
+
+    fn sys_value(&self, obj: usize, row: &Row, fi: usize) -> Value {
+        let o = &self.schema.objects[obj];
+        match o.sys_field(fi) {
             Some(SysField::Id) => Value::str(self.id_of(obj, row.num).to18()),
             Some(SysField::IsDeleted) => Value::Bool(row.deleted),
             Some(SysField::CreatedDate) => Value::DateTime(row.created_ms),
@@ -294,6 +293,17 @@ impl OrgData {
         }
     }
 
+    /// Continue a transaction set aside with [`Txn::park`].
+    pub fn resume(&mut self, parked: ParkedTxn) -> Txn<'_> {
+        Txn {
+            data: self,
+            undo: parked.undo,
+            changes: parked.changes,
+            committed: false,
+            quiet: parked.quiet,
+        }
+    }
+
     fn alloc(&mut self) -> u64 {
         let n = self.next_num;
         self.next_num += 1;
@@ -343,7 +353,7 @@ impl<'a> Txn<'a> {
         };
         let mut owner = None;
         for (fi, v) in fields {
-            if sys_field(o, &o.fields[fi].name) == Some(SysField::OwnerId) {
+            if o.sys_field(fi) == Some(SysField::OwnerId) {
                 owner = v.as_str().and_then(RecordId::parse).map(|r| r.num);
                 continue;
             }
@@ -355,7 +365,7 @@ impl<'a> Txn<'a> {
         // Defaults and auto-numbers for fields the caller left out.
         let mut defaults = Vec::new();
         for (fi, f) in o.active_fields() {
-            if row.get_raw(fi).is_some() || sys_field(o, &f.name).is_some() {
+            if row.get_raw(fi).is_some() || o.sys_field(fi).is_some() {
                 continue;
             }
             if f.auto_number {
@@ -401,8 +411,7 @@ impl<'a> Txn<'a> {
         let mut row = old.clone();
         let mut changed = Vec::new();
         for (fi, v) in fields {
-            let name = &o.fields[fi].name;
-            if sys_field(o, name) == Some(SysField::OwnerId) {
+            if o.sys_field(fi) == Some(SysField::OwnerId) {
                 if let Some(n) = v.as_str().and_then(RecordId::parse).map(|r| r.num) {
                     if n != row.owner {
                         row.owner = n;
@@ -428,7 +437,10 @@ impl<'a> Txn<'a> {
             Some((&old, &changed)),
             writer,
         );
-        let names = changed.iter().map(|fi| o.fields[*fi].name.clone()).collect();
+        let names = changed
+            .iter()
+            .map(|fi| o.fields[*fi].name.clone())
+            .collect();
         let table = &mut self.data.tables[obj];
         table.index_row(&self.data.schema.objects[obj], &old, false);
         table.index_row(&self.data.schema.objects[obj], &row, true);
@@ -496,6 +508,18 @@ impl<'a> Txn<'a> {
         std::mem::take(&mut self.changes)
     }
 
+    /// Set the transaction aside (releasing the data lock) so its owner can wait — for row locks of the
+    /// next step of a composite call — and [`OrgData::resume`] it later. The writes stay applied
+    /// meanwhile; the owner must resume it and either commit or drop it.
+    pub fn park(mut self) -> ParkedTxn {
+        self.committed = true;
+        ParkedTxn {
+            undo: std::mem::take(&mut self.undo),
+            changes: std::mem::take(&mut self.changes),
+            quiet: self.quiet,
+        }
+    }
+
     /// A savepoint: the number of writes so far, to roll back to with [`Txn::rollback_to`].
     pub fn savepoint(&self) -> (usize, usize) {
         (self.undo.len(), self.changes.len())
@@ -536,6 +560,23 @@ impl<'a> Txn<'a> {
                 table.rows.insert(old.num, old);
             }
         }
+    }
+}
+
+/// A transaction between two steps (see [`Txn::park`]): its undo log and pending changes, without
+/// the borrow of the data.
+#[derive(Debug)]
+#[must_use = "a parked transaction must be resumed and then committed or rolled back"]
+pub struct ParkedTxn {
+    undo: Vec<Undo>,
+    changes: Vec<Change>,
+    quiet: bool,
+}
+
+impl ParkedTxn {
+    /// Whether it holds no writes.
+    pub fn is_empty(&self) -> bool {
+        self.undo.is_empty() && self.changes.is_empty()
     }
 }
 

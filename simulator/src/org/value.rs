@@ -134,8 +134,7 @@ pub fn format_number(n: f64) -> String {
 
 /// `2024-01-15`
 pub fn format_date(days: i32) -> String {
-    let d = NaiveDate::from_num_days_from_ce_opt(days + EPOCH_CE_DAYS)
-        .unwrap_or(NaiveDate::MIN);
+    let d = NaiveDate::from_num_days_from_ce_opt(days + EPOCH_CE_DAYS).unwrap_or(NaiveDate::MIN);
     format!("{:04}-{:02}-{:02}", d.year(), d.month(), d.day())
 }
 
@@ -215,6 +214,23 @@ pub fn parse_time(s: &str) -> Option<u32> {
     Some(t.num_seconds_from_midnight() * 1000 + t.nanosecond() / 1_000_000)
 }
 
+/// Serializes exactly as [`Value::to_json`] would render, without building a `serde_json::Value`.
+impl serde::Serialize for Value {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Value::Null => s.serialize_unit(),
+            Value::Bool(b) => s.serialize_bool(*b),
+            Value::Int(i) => s.serialize_i64(*i),
+            Value::Num(n) if n.is_finite() => s.serialize_f64(*n),
+            Value::Num(_) => s.serialize_unit(),
+            Value::Str(v) => s.serialize_str(v),
+            Value::Date(d) => s.serialize_str(&format_date(*d)),
+            Value::DateTime(ms) => s.serialize_str(&format_datetime(*ms)),
+            Value::Time(ms) => s.serialize_str(&format_time(*ms)),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -224,7 +240,10 @@ mod tests {
         let ms = parse_datetime("2024-01-15T10:30:00Z").unwrap();
         assert_eq!(format_datetime(ms), "2024-01-15T10:30:00.000+0000");
         assert_eq!(format_date(parse_date("2024-01-15").unwrap()), "2024-01-15");
-        assert_eq!(format_time(parse_time("10:30:00.000Z").unwrap()), "10:30:00.000Z");
+        assert_eq!(
+            format_time(parse_time("10:30:00.000Z").unwrap()),
+            "10:30:00.000Z"
+        );
         assert_eq!(
             parse_datetime("2024-01-15T12:30:00+02:00"),
             parse_datetime("2024-01-15T10:30:00.000+0000")

@@ -8,7 +8,7 @@
 
 use super::ids::RecordId;
 use super::schema::{FieldDef, FieldType, ObjectDef};
-use super::store::{sys_field, OrgData};
+use super::store::OrgData;
 use super::value::{self, Value};
 use crate::error::ApiError;
 
@@ -95,7 +95,7 @@ pub fn prepare_kind(
     if op == WriteOp::Create {
         let missing: Vec<String> = o
             .active_fields()
-            .filter(|(_, f)| f.required_on_create() && sys_field(o, &f.name).is_none())
+            .filter(|(fi, f)| f.required_on_create() && o.sys_field(*fi).is_none())
             .filter(|(fi, _)| !out.iter().any(|(i, v)| i == fi && !v.is_null()))
             .map(|(_, f)| f.name.clone())
             .collect();
@@ -163,7 +163,10 @@ fn parent_reference(
         return Ok(None);
     };
     let po = &data.schema.objects[parent_obj];
-    let Some(pfi) = po.field_index(&ext_field).filter(|i| po.fields[*i].id_lookup) else {
+    let Some(pfi) = po
+        .field_index(&ext_field)
+        .filter(|i| po.fields[*i].id_lookup)
+    else {
         return Err(ApiError::InvalidField {
             message: format!(
                 "Invalid foreign key relationship name {rel} or field {ext_field} is not an external id"
@@ -237,20 +240,30 @@ fn convert_json(
             t if t.is_textual() && t != FieldType::Reference && t != FieldType::Id => {
                 convert_str(data, o, f, &b.to_string())
             }
-            _ => Err(type_error(json_kind(f.ftype), json_token(raw), &b.to_string())),
+            _ => Err(type_error(
+                json_kind(f.ftype),
+                json_token(raw),
+                &b.to_string(),
+            )),
         },
         J::Number(n) => match f.ftype {
             FieldType::Int | FieldType::Long => match n.as_i64() {
                 Some(i) => check_range(f, Value::Int(i)),
-                None => Err(type_error(json_kind(f.ftype), json_token(raw), &n.to_string())),
+                None => Err(type_error(
+                    json_kind(f.ftype),
+                    json_token(raw),
+                    &n.to_string(),
+                )),
             },
-            t if t.is_numeric() => {
-                check_range(f, Value::Num(n.as_f64().unwrap_or(0.0)))
-            }
+            t if t.is_numeric() => check_range(f, Value::Num(n.as_f64().unwrap_or(0.0))),
             t if t.is_textual() && t != FieldType::Reference && t != FieldType::Id => {
                 convert_str(data, o, f, &n.to_string())
             }
-            _ => Err(type_error(json_kind(f.ftype), json_token(raw), &n.to_string())),
+            _ => Err(type_error(
+                json_kind(f.ftype),
+                json_token(raw),
+                &n.to_string(),
+            )),
         },
         J::Array(_) | J::Object(_) => Err(type_error(
             json_kind(f.ftype),
@@ -278,7 +291,12 @@ fn truncate(s: &str, n: usize) -> String {
 }
 
 /// Convert a string input for field `f`.
-pub fn convert_str(data: &OrgData, o: &ObjectDef, f: &FieldDef, s: &str) -> Result<Value, ApiError> {
+pub fn convert_str(
+    data: &OrgData,
+    o: &ObjectDef,
+    f: &FieldDef,
+    s: &str,
+) -> Result<Value, ApiError> {
     match f.ftype {
         FieldType::Boolean => match s.to_ascii_lowercase().as_str() {
             "true" | "1" => Ok(Value::Bool(true)),
@@ -362,6 +380,10 @@ fn reference(data: &OrgData, f: &FieldDef, s: &str) -> Result<Value, ApiError> {
 
 fn text(o: &ObjectDef, f: &FieldDef, s: &str) -> Result<Value, ApiError> {
     let _ = o;
+    // Salesforce stores empty text as null (so "" for a required field is a missing field).
+    if s.is_empty() {
+        return Ok(Value::Null);
+    }
     if f.length > 0 && s.chars().count() > f.length as usize {
         return Err(ApiError::StringTooLong {
             message: format!(

@@ -90,7 +90,7 @@ pub fn parse_version(seg: &str) -> ApiResult<String> {
     if minor != "0" {
         return Err(ApiError::NotFound);
     }
-    if major < MIN_VERSION && major >= 20 {
+    if (20..MIN_VERSION).contains(&major) {
         return Err(ApiError::ApiVersionRetired(format!(
             "API version {major}.0 has been retired. Use API version {MIN_VERSION}.0 or later."
         )));

@@ -15,7 +15,8 @@ use serde_json::{json, Value as Json};
 pub fn release_label(major: u32) -> String {
     let k = major.saturating_sub(31);
     let season = ["Summer", "Winter", "Spring"][(k % 3) as usize];
-    let year = 14 + (k + 2) / 3;
+    // Summer '14 is 31.0; Winter starts each new year.
+    let year = 14 + k.div_ceil(3);
     format!("{season} '{year:02}")
 }
 
@@ -156,7 +157,10 @@ fn object_summary(o: &ObjectDef, data_path: &str) -> Json {
 
 /// 304 when the schema is unchanged since `If-Modified-Since`.
 fn not_modified_since(headers: &HeaderMap, modified_ms: i64) -> ApiResult<bool> {
-    let Some(v) = headers.get("if-modified-since").and_then(|v| v.to_str().ok()) else {
+    let Some(v) = headers
+        .get("if-modified-since")
+        .and_then(|v| v.to_str().ok())
+    else {
         return Ok(false);
     };
     let t = httpdate::parse_http_date(v)
@@ -169,7 +173,10 @@ fn not_modified_since(headers: &HeaderMap, modified_ms: i64) -> ApiResult<bool> 
 }
 
 fn unmodified_precondition(headers: &HeaderMap, modified_ms: i64) -> ApiResult<()> {
-    let Some(v) = headers.get("if-unmodified-since").and_then(|v| v.to_str().ok()) else {
+    let Some(v) = headers
+        .get("if-unmodified-since")
+        .and_then(|v| v.to_str().ok())
+    else {
         return Ok(());
     };
     let t = httpdate::parse_http_date(v)
@@ -198,7 +205,10 @@ fn note(route: &'static str, object: Option<String>) -> JournalNote {
 pub async fn describe_global(ctx: Ctx, headers: HeaderMap) -> ApiResult<Response> {
     let data = ctx.org.data.read();
     if not_modified_since(&headers, data.schema.last_modified_ms)? {
-        return Ok(empty_response(StatusCode::NOT_MODIFIED, note("describe.global", None)));
+        return Ok(empty_response(
+            StatusCode::NOT_MODIFIED,
+            note("describe.global", None),
+        ));
     }
     unmodified_precondition(&headers, data.schema.last_modified_ms)?;
     let objs: Vec<Json> = data
@@ -270,7 +280,10 @@ pub fn describe_json(data: &OrgData, obj: usize, data_path: &str) -> Json {
                     "master": true, "name": "Master", "recordTypeId": "012000000000000AAA",
                     "urls": {"layout": format!("{data_path}/sobjects/{}/describe/layouts/012000000000000AAA", o.name)}}]),
         );
-        m.insert("supportedScopes".into(), json!([{"label": "All", "name": "everything"}]));
+        m.insert(
+            "supportedScopes".into(),
+            json!([{"label": "All", "name": "everything"}]),
+        );
         m.insert("namedLayoutInfos".into(), json!([]));
         m.insert("actionOverrides".into(), json!([]));
         m.insert("networkScopeFieldName".into(), Json::Null);
@@ -297,12 +310,17 @@ pub async fn describe(
         return Ok(empty_response(StatusCode::NOT_MODIFIED, n));
     }
     unmodified_precondition(&headers, modified)?;
-    let mut resp = json_response(StatusCode::OK, &describe_json(&data, obj, &ctx.data_path()), n);
+    let mut resp = json_response(
+        StatusCode::OK,
+        &describe_json(&data, obj, &ctx.data_path()),
+        n,
+    );
     let lm = httpdate::fmt_http_date(
         std::time::UNIX_EPOCH + std::time::Duration::from_millis(modified.max(0) as u64),
     );
     if let Ok(v) = axum::http::HeaderValue::from_str(&lm) {
-        resp.headers_mut().insert(axum::http::header::LAST_MODIFIED, v);
+        resp.headers_mut()
+            .insert(axum::http::header::LAST_MODIFIED, v);
     }
     Ok(resp)
 }
@@ -316,6 +334,10 @@ pub async fn limits(ctx: Ctx) -> Response {
     daily.insert("Remaining".into(), json!(max.saturating_sub(used)));
     daily.insert(app, json!({"Max": 0, "Remaining": 0}));
     let lim = |max: u64, remaining: u64| json!({"Max": max, "Remaining": remaining});
+    let (delivered, delivery_max) = ctx
+        .state
+        .streaming
+        .delivery_usage(&ctx.org, ctx.state.clock.elapsed());
     let body = json!({
         "ActiveScratchOrgs": lim(3, 3),
         "AnalyticsExternalDataSizeMB": lim(40960, 40960),
@@ -328,7 +350,7 @@ pub async fn limits(ctx: Ctx) -> Response {
         "DailyBulkApiBatches": lim(15000, 15000),
         "DailyBulkV2QueryFileStorageMB": lim(976562, 976562),
         "DailyBulkV2QueryJobs": lim(10000, 10000),
-        "DailyDeliveredPlatformEvents": lim(25000, 25000),
+        "DailyDeliveredPlatformEvents": lim(delivery_max, delivery_max.saturating_sub(delivered)),
         "DailyDurableGenericStreamingApiEvents": lim(10000, 10000),
         "DailyDurableStreamingApiEvents": lim(200000, 200000),
         "DailyGenericStreamingApiEvents": lim(10000, 10000),

@@ -6,12 +6,13 @@
 
 use super::ctx::Ctx;
 use crate::error::{ApiError, ApiResult};
-use crate::org::changes::{Change, ChangeType};
+use crate::org::changes::Change;
 use crate::org::ids::RecordId;
 use crate::org::locks::{unable_to_lock, LockGuard, RowKey};
 use crate::org::schema::FieldType;
-use crate::org::store::{OrgData, Writer};
+use crate::org::store::{OrgData, Txn, Writer};
 use crate::org::write::{prepare, WriteOp};
+use crate::org::Org;
 use serde_json::{json, Map, Value as Json};
 
 /// What a successful write did.
@@ -73,7 +74,7 @@ impl Preconditions {
         })
     }
 
-    fn check(&self, data: &OrgData, obj: usize, num: u64) -> ApiResult<()> {
+    pub fn check(&self, data: &OrgData, obj: usize, num: u64) -> ApiResult<()> {
         let Some(row) = data.row(obj, num) else {
             return Ok(());
         };
@@ -106,8 +107,14 @@ impl Preconditions {
     }
 }
 
-/// Parents a write to `obj` locks: reference fields with a child relationship (Contact → Account).
-fn parent_keys(data: &OrgData, obj: usize, body: &Map<String, Json>, row: Option<u64>) -> Vec<RowKey> {
+/// Parents a write to `obj` locks: reference fields with a child relationship (Contact → Account), both
+/// the new parent named in `body` and, for an update of `row`, the current one.
+pub fn parent_keys(
+    data: &OrgData,
+    obj: usize,
+    body: &Map<String, Json>,
+    row: Option<u64>,
+) -> Vec<RowKey> {
     let o = &data.schema.objects[obj];
     let mut keys = Vec::new();
     for (fi, f) in o.active_fields() {
@@ -121,7 +128,11 @@ fn parent_keys(data: &OrgData, obj: usize, body: &Map<String, Json>, row: Option
             .and_then(|s| data.resolve_id(s));
         keys.extend(new);
         if let Some(r) = row.and_then(|n| data.row(obj, n)) {
-            if let Some(old) = data.value(obj, r, fi).as_str().and_then(|s| data.resolve_id(s)) {
+            if let Some(old) = data
+                .value(obj, r, fi)
+                .as_str()
+                .and_then(|s| data.resolve_id(s))
+            {
                 keys.push(old);
             }
         }
@@ -129,20 +140,37 @@ fn parent_keys(data: &OrgData, obj: usize, body: &Map<String, Json>, row: Option
     keys
 }
 
-/// Take row locks for a write, with the org's lock wait.
+/// Take row locks for a write, with the org's lock wait, then a processing slot of the org (see
+/// [`crate::org::capacity`]). The write's service time (`contention.write_time`) is spent here,
+/// holding both.
 pub async fn lock(ctx: &Ctx, keys: Vec<RowKey>) -> ApiResult<LockGuard> {
-    lock_rows(ctx, None, keys).await
+    let mut guard = lock_rows(&ctx.org, keys).await?;
+    guard.attach(ctx.org.capacity.acquire().await);
+    let hold = ctx.org.config.read().contention.write_time;
+    if !hold.is_zero() {
+        tokio::time::sleep(hold).await;
+    }
+    Ok(guard)
 }
 
-/// Take row locks for a write to `obj` (the object of the first key when `None`). A
-/// `lock-contention` fault first has another transaction take the rows and keep them for its
-/// `hold`, so this write — and any other writer of those rows meanwhile — really waits for them.
-async fn lock_rows(ctx: &Ctx, obj: Option<usize>, keys: Vec<RowKey>) -> ApiResult<LockGuard> {
-    let mut wait = ctx.org.config.read().lock_wait;
-    if let Some((hold, busy)) = contention(ctx, obj, &keys) {
+/// Take row locks only, with the org's lock wait (the caller takes its processing slot after them).
+/// A timeout answers `UNABLE_TO_LOCK_ROW` naming the row that stayed locked.
+///
+/// Under a `lock-contention` fault another transaction first takes the rows and keeps them for the
+/// fault's `hold`, so this write — and any other writer of those rows meanwhile — really waits for
+/// them, up to the fault's `wait`.
+pub async fn lock_rows(org: &Org, keys: Vec<RowKey>) -> ApiResult<LockGuard> {
+    if keys.is_empty() {
+        return org
+            .locks
+            .acquire(vec![], std::time::Duration::ZERO)
+            .await
+            .map_err(|_| unable_to_lock(&[]));
+    }
+    let mut wait = org.config.read().lock_wait;
+    if let Some((hold, busy, shutdown)) = contention(org, &keys) {
         wait = hold.wait.unwrap_or(wait);
-        if let Ok(held) = ctx.org.locks.acquire(busy, std::time::Duration::ZERO).await {
-            let shutdown = ctx.state.shutdown.clone();
+        if let Ok(held) = org.locks.acquire(busy, std::time::Duration::ZERO).await {
             tokio::spawn(async move {
                 tokio::select! {
                     _ = tokio::time::sleep(hold.hold) => {}
@@ -152,18 +180,10 @@ async fn lock_rows(ctx: &Ctx, obj: Option<usize>, keys: Vec<RowKey>) -> ApiResul
             });
         }
     }
-    if keys.is_empty() {
-        return ctx
-            .org
-            .locks
-            .acquire(vec![], std::time::Duration::ZERO)
-            .await
-            .map_err(|_| unable_to_lock(&[]));
-    }
-    match ctx.org.locks.acquire(keys, wait).await {
+    match org.locks.acquire(keys, wait).await {
         Ok(g) => Ok(g),
         Err(failed) => {
-            let data = ctx.org.data.read();
+            let data = org.data.read();
             let ids: Vec<String> = failed
                 .iter()
                 .map(|(o, n)| data.id_of(*o, *n).to18())
@@ -173,48 +193,47 @@ async fn lock_rows(ctx: &Ctx, obj: Option<usize>, keys: Vec<RowKey>) -> ApiResul
     }
 }
 
-/// Whether a `lock-contention` fault holds some of these rows: the fault and the rows it holds.
+/// Whether a `lock-contention` fault holds some of these rows for the request being served: the
+/// fault, the rows it holds, and the simulator's shutdown (which releases them early).
 fn contention(
-    ctx: &Ctx,
-    obj: Option<usize>,
+    org: &Org,
     keys: &[RowKey],
-) -> Option<(crate::faults::hooks::LockHold, Vec<RowKey>)> {
-    if keys.is_empty() || !ctx.state.fault_engine.snapshot().has_item_rules {
-        return None;
-    }
-    let (object, names) = {
-        let data = ctx.org.data.read();
-        let name = |o: usize| data.schema.objects[o].name.clone();
-        let mut names: Vec<String> = keys.iter().map(|(o, _)| name(*o)).collect();
-        names.dedup();
-        (obj.or(keys.first().map(|k| k.0)).map(name), names)
+) -> Option<(
+    crate::faults::hooks::LockHold,
+    Vec<RowKey>,
+    tokio_util::sync::CancellationToken,
+)> {
+    let facts = crate::faults::context::current()?;
+    let name = |data: &OrgData, o: usize| data.schema.objects[o].name.clone();
+    let (first, mut names) = {
+        let data = org.data.read();
+        let names: Vec<String> = keys.iter().map(|(o, _)| name(&data, *o)).collect();
+        (keys.first().map(|(o, _)| name(&data, *o)), names)
     };
-    let facts = crate::faults::context::current();
-    let identity = ctx.identity();
+    names.dedup();
     let probe = crate::faults::hooks::Probe {
-        api: facts.as_ref().map_or(crate::journal::Api::Rest, |f| f.api),
-        object: object.as_deref(),
-        client: Some(&identity),
-        method: facts.as_ref().map_or("", |f| f.method.as_str()),
-        path: facts.as_ref().map_or("", |f| f.path.as_str()),
-        now: ctx.state.clock.elapsed(),
+        api: facts.api,
+        object: facts.object.as_deref().or(first.as_deref()),
+        client: facts.client.as_deref(),
+        method: &facts.method,
+        path: &facts.path,
+        now: facts.state.clock.elapsed(),
     };
     let locking: Vec<&str> = names.iter().map(String::as_str).collect();
-    let hold = ctx.state.faults.lock_contention(&probe, &locking)?;
+    let hold = facts.state.faults.lock_contention(&probe, &locking)?;
     let busy: Vec<RowKey> = if hold.objects.is_empty() {
         keys.to_vec()
     } else {
-        let data = ctx.org.data.read();
+        let data = org.data.read();
         keys.iter()
             .filter(|(o, _)| {
-                hold.objects
-                    .iter()
-                    .any(|x| x.eq_ignore_ascii_case(&data.schema.objects[*o].name))
+                let object = &data.schema.objects[*o].name;
+                hold.objects.iter().any(|x| x.eq_ignore_ascii_case(object))
             })
             .copied()
             .collect()
     };
-    Some((hold, busy))
+    Some((hold, busy, facts.state.shutdown.clone()))
 }
 
 fn field_names(body: &Map<String, Json>) -> Vec<String> {
@@ -222,6 +241,122 @@ fn field_names(body: &Map<String, Json>) -> Vec<String> {
         .filter(|k| k.as_str() != "attributes")
         .cloned()
         .collect()
+}
+
+/// Insert one record inside `txn` (validation included; nothing is written on error).
+pub fn create_in(
+    txn: &mut Txn<'_>,
+    obj: usize,
+    body: &Map<String, Json>,
+    writer: &Writer,
+    now_ms: i64,
+) -> ApiResult<DmlResult> {
+    let fields = prepare(txn.data(), obj, body, WriteOp::Create, None)?;
+    let id = txn.insert(obj, fields, writer, now_ms);
+    Ok(DmlResult {
+        id: id.to18(),
+        created: true,
+        fields: field_names(body),
+    })
+}
+
+/// Update one live record inside `txn`, checking `pre` first.
+pub fn update_in(
+    txn: &mut Txn<'_>,
+    obj: usize,
+    num: u64,
+    body: &Map<String, Json>,
+    pre: &Preconditions,
+    writer: &Writer,
+    now_ms: i64,
+) -> ApiResult<DmlResult> {
+    live_row(txn.data(), obj, num)?;
+    pre.check(txn.data(), obj, num)?;
+    let fields = prepare(txn.data(), obj, body, WriteOp::Update, Some(num))?;
+    let id = txn.data().id_of(obj, num);
+    txn.update(obj, num, fields, writer, now_ms);
+    Ok(DmlResult {
+        id: id.to18(),
+        created: false,
+        fields: field_names(body),
+    })
+}
+
+/// Delete one live record inside `txn` (cascading as the schema says).
+pub fn delete_in(
+    txn: &mut Txn<'_>,
+    obj: usize,
+    num: u64,
+    writer: &Writer,
+    now_ms: i64,
+) -> ApiResult<DmlResult> {
+    live_row(txn.data(), obj, num)?;
+    if !txn.data().schema.objects[obj].deletable {
+        return Err(ApiError::InsufficientAccess(
+            "insufficient access rights on object id".into(),
+        ));
+    }
+    let id = txn.data().id_of(obj, num);
+    txn.delete(obj, num, writer, now_ms);
+    Ok(DmlResult {
+        id: id.to18(),
+        created: false,
+        fields: vec![],
+    })
+}
+
+/// Rows an upsert locks: the parents named in `body` and the record `value` matches now.
+pub fn upsert_keys(
+    data: &OrgData,
+    obj: usize,
+    field: usize,
+    value: &str,
+    body: &Map<String, Json>,
+) -> Vec<RowKey> {
+    let mut k = parent_keys(data, obj, body, None);
+    if let UpsertTarget::Update(n) = match_external(data, obj, field, value) {
+        k.push((obj, n));
+    }
+    k
+}
+
+/// Upsert by external id inside `txn`; the match is made here, under the data lock. `Ok(Err(rows))`
+/// when several records match (reported by the caller as 300 or per record).
+#[allow(clippy::too_many_arguments)]
+pub fn upsert_in(
+    txn: &mut Txn<'_>,
+    obj: usize,
+    field: usize,
+    value: &str,
+    body: &Map<String, Json>,
+    update_only: bool,
+    writer: &Writer,
+    now_ms: i64,
+) -> ApiResult<Result<DmlResult, Vec<u64>>> {
+    let field_name = txn.data().schema.objects[obj].fields[field].name.clone();
+    let mut body = body.clone();
+    body.retain(|k, _| !k.eq_ignore_ascii_case(&field_name));
+    match match_external(txn.data(), obj, field, value) {
+        UpsertTarget::Multiple(nums) => Ok(Err(nums)),
+        UpsertTarget::Insert => {
+            if update_only || field_name == "Id" {
+                return Err(ApiError::NotFound);
+            }
+            let mut with_key = body;
+            with_key.insert(field_name, Json::String(value.to_string()));
+            create_in(txn, obj, &with_key, writer, now_ms).map(Ok)
+        }
+        UpsertTarget::Update(num) => {
+            let fields = prepare(txn.data(), obj, &body, WriteOp::Update, Some(num))?;
+            let id = txn.data().id_of(obj, num);
+            txn.update(obj, num, fields, writer, now_ms);
+            Ok(Ok(DmlResult {
+                id: id.to18(),
+                created: false,
+                fields: field_names(&body),
+            }))
+        }
+    }
 }
 
 /// Insert one record.
@@ -232,23 +367,15 @@ pub async fn create(
     writer: &Writer,
 ) -> ApiResult<DmlResult> {
     let keys = parent_keys(&ctx.org.data.read(), obj, body, None);
-    let _guard = lock_rows(ctx, Some(obj), keys).await?;
-    let changes;
-    let id;
-    {
+    let _guard = lock(ctx, keys).await?;
+    let (r, changes) = {
         let mut data = ctx.org.data.write();
-        let fields = prepare(&data, obj, body, WriteOp::Create, None)?;
-        let now = ctx.now_ms();
         let mut txn = data.txn();
-        id = txn.insert(obj, fields, writer, now);
-        changes = txn.commit();
-    }
+        let r = create_in(&mut txn, obj, body, writer, ctx.now_ms())?;
+        (r, txn.commit())
+    };
     ctx.org.publish(changes);
-    Ok(DmlResult {
-        id: id.to18(),
-        created: true,
-        fields: field_names(body),
-    })
+    Ok(r)
 }
 
 /// Update one record by row number.
@@ -266,53 +393,28 @@ pub async fn update(
         k.push((obj, num));
         k
     };
-    let _guard = lock_rows(ctx, Some(obj), keys).await?;
-    let changes;
-    let id;
-    {
+    let _guard = lock(ctx, keys).await?;
+    let (r, changes) = {
         let mut data = ctx.org.data.write();
-        live_row(&data, obj, num)?;
-        pre.check(&data, obj, num)?;
-        let fields = prepare(&data, obj, body, WriteOp::Update, Some(num))?;
-        let now = ctx.now_ms();
-        id = data.id_of(obj, num);
         let mut txn = data.txn();
-        txn.update(obj, num, fields, writer, now);
-        changes = txn.commit();
-    }
+        let r = update_in(&mut txn, obj, num, body, pre, writer, ctx.now_ms())?;
+        (r, txn.commit())
+    };
     ctx.org.publish(changes);
-    Ok(DmlResult {
-        id: id.to18(),
-        created: false,
-        fields: field_names(body),
-    })
+    Ok(r)
 }
 
 /// Delete one record by row number.
 pub async fn delete(ctx: &Ctx, obj: usize, num: u64, writer: &Writer) -> ApiResult<DmlResult> {
-    let _guard = lock_rows(ctx, Some(obj), vec![(obj, num)]).await?;
-    let changes;
-    let id;
-    {
+    let _guard = lock(ctx, vec![(obj, num)]).await?;
+    let (r, changes) = {
         let mut data = ctx.org.data.write();
-        live_row(&data, obj, num)?;
-        if !data.schema.objects[obj].deletable {
-            return Err(ApiError::InsufficientAccess(
-                "insufficient access rights on object id".into(),
-            ));
-        }
-        let now = ctx.now_ms();
-        id = data.id_of(obj, num);
         let mut txn = data.txn();
-        txn.delete(obj, num, writer, now);
-        changes = txn.commit();
-    }
+        let r = delete_in(&mut txn, obj, num, writer, ctx.now_ms())?;
+        (r, txn.commit())
+    };
     ctx.org.publish(changes);
-    Ok(DmlResult {
-        id: id.to18(),
-        created: false,
-        fields: vec![],
-    })
+    Ok(r)
 }
 
 /// The outcome of an upsert lookup.
@@ -353,61 +455,19 @@ pub async fn upsert(
     update_only: bool,
     writer: &Writer,
 ) -> ApiResult<Result<DmlResult, Vec<u64>>> {
-    let field_name = ctx.org.data.read().schema.objects[obj].fields[field]
-        .name
-        .clone();
-    let mut body = body.clone();
-    body.retain(|k, _| !k.eq_ignore_ascii_case(&field_name));
-    // Lock the matched row (if any) and parents, then re-check the match under the data lock: another
-    // writer may have inserted the key meanwhile.
-    let keys = {
-        let data = ctx.org.data.read();
-        let mut k = parent_keys(&data, obj, &body, None);
-        if let UpsertTarget::Update(n) = match_external(&data, obj, field, value) {
-            k.push((obj, n));
-        }
-        k
-    };
-    let _guard = lock_rows(ctx, Some(obj), keys).await?;
-    let changes;
-    let result;
-    {
+    // Lock the matched row (if any) and parents; `upsert_in` re-checks the match under the data lock,
+    // as another writer may have inserted the key meanwhile.
+    let keys = upsert_keys(&ctx.org.data.read(), obj, field, value, body);
+    let _guard = lock(ctx, keys).await?;
+    let (r, changes) = {
         let mut data = ctx.org.data.write();
+        let mut txn = data.txn();
         let now = ctx.now_ms();
-        match match_external(&data, obj, field, value) {
-            UpsertTarget::Multiple(nums) => return Ok(Err(nums)),
-            UpsertTarget::Insert => {
-                if update_only || field_name == "Id" {
-                    return Err(ApiError::NotFound);
-                }
-                let mut with_key = body.clone();
-                with_key.insert(field_name.clone(), Json::String(value.to_string()));
-                let fields = prepare(&data, obj, &with_key, WriteOp::Create, None)?;
-                let mut txn = data.txn();
-                let id = txn.insert(obj, fields, writer, now);
-                changes = txn.commit();
-                result = DmlResult {
-                    id: id.to18(),
-                    created: true,
-                    fields: field_names(&with_key),
-                };
-            }
-            UpsertTarget::Update(num) => {
-                let fields = prepare(&data, obj, &body, WriteOp::Update, Some(num))?;
-                let id = data.id_of(obj, num);
-                let mut txn = data.txn();
-                txn.update(obj, num, fields, writer, now);
-                changes = txn.commit();
-                result = DmlResult {
-                    id: id.to18(),
-                    created: false,
-                    fields: field_names(&body),
-                };
-            }
-        }
-    }
+        let r = upsert_in(&mut txn, obj, field, value, body, update_only, writer, now)?;
+        (r, txn.commit())
+    };
     ctx.org.publish(changes);
-    Ok(Ok(result))
+    Ok(r)
 }
 
 /// 404 unless the row exists and is live.
@@ -420,64 +480,32 @@ pub fn live_row(data: &OrgData, obj: usize, num: u64) -> ApiResult<()> {
 }
 
 /// Publish a platform event (`POST /sobjects/Name__e`): validated like a create, delivered on
-/// `/event/Name__e`, never stored as a record. Returns the publish result body.
+/// `/event/Name__e` (see [`crate::streaming`]), never stored as a record. Returns the publish result body,
+/// whose OPERATION_ENQUEUED message is the event's `EventUuid`.
 pub fn publish_event(
     ctx: &Ctx,
     obj: usize,
     body: &Map<String, Json>,
     writer: &Writer,
 ) -> ApiResult<Json> {
-    let (name, mut fields) = {
+    let change = {
         let data = ctx.org.data.read();
-        let o = &data.schema.objects[obj];
         let values = prepare(&data, obj, body, WriteOp::Create, None)?;
-        let mut m = Map::new();
-        for (fi, v) in values {
-            m.insert(o.fields[fi].name.clone(), v.to_json());
-        }
-        (o.name.clone(), m)
-    };
-    let now = ctx.now_ms();
-    fields.insert(
-        "CreatedDate".into(),
-        Json::String(crate::org::value::format_datetime_z(now)),
-    );
-    fields.insert("CreatedById".into(), Json::String(ctx.org.data.read().user_id(writer.user)));
-    let change = Change {
-        seq: 0,
-        object: name,
-        record_id: String::new(),
-        change_type: ChangeType::Create,
-        commit_ms: now,
-        commit_user: ctx.org.data.read().user_id(writer.user),
-        origin: writer.origin.clone(),
-        client: writer.client.clone(),
-        transaction_key: String::new(),
-        sequence_number: 1,
-        changed_fields: vec![],
-        nulled_fields: vec![],
-        fields,
+        Change::event(&data, obj, &values, ctx.now_ms(), writer)
     };
     let published = ctx.org.publish(vec![change]);
-    let seq = published.first().map(|c| c.seq).unwrap_or(0);
-    let id = RecordId::new("e00", ctx.org.num, seq).to18();
+    let Some(event) = published.first() else {
+        return Err(ApiError::Internal("the event was not published".into()));
+    };
+    let id = RecordId::new("e00", ctx.org.num, event.seq).to18();
     Ok(json!({
         "id": id,
         "success": true,
-        "errors": [{"statusCode": "OPERATION_ENQUEUED", "message": event_uuid(ctx.org.num, seq), "fields": []}]
+        "errors": [{"statusCode": "OPERATION_ENQUEUED", "message": event.event_uuid(), "fields": []}]
     }))
 }
 
 /// A deterministic UUID for a published event.
 pub fn event_uuid(org: u16, seq: u64) -> String {
-    use sha2::Digest;
-    let h = hex::encode(&sha2::Sha256::digest(format!("event:{org}:{seq}").as_bytes())[..16]);
-    format!(
-        "{}-{}-4{}-8{}-{}",
-        &h[0..8],
-        &h[8..12],
-        &h[13..16],
-        &h[17..20],
-        &h[20..32]
-    )
+    crate::org::changes::event_uuid(org, seq)
 }

@@ -50,7 +50,9 @@ pub fn routes(state: SimState) -> Router<SimState> {
             &format!("{v}/sobjects/{{object}}/updated"),
             with_405(
                 get(
-                    |ctx, axum::extract::Path((ver, t)): axum::extract::Path<(String, String)>, q| {
+                    |ctx,
+                     axum::extract::Path((ver, t)): axum::extract::Path<(String, String)>,
+                     q| {
                         s::changes_feed(ctx, axum::extract::Path((ver, t, "updated".into())), q)
                     },
                 ),
@@ -61,7 +63,9 @@ pub fn routes(state: SimState) -> Router<SimState> {
             &format!("{v}/sobjects/{{object}}/deleted"),
             with_405(
                 get(
-                    |ctx, axum::extract::Path((ver, t)): axum::extract::Path<(String, String)>, q| {
+                    |ctx,
+                     axum::extract::Path((ver, t)): axum::extract::Path<(String, String)>,
+                     q| {
                         s::changes_feed(ctx, axum::extract::Path((ver, t, "deleted".into())), q)
                     },
                 ),
@@ -81,18 +85,13 @@ pub fn routes(state: SimState) -> Router<SimState> {
         .route(
             &format!("{v}/sobjects/{{object}}/{{field}}/{{value}}"),
             with_405(
-                get(s::get_by_ext)
-                    .patch(s::upsert)
-                    .delete(s::delete_by_ext),
+                get(s::get_by_ext).patch(s::upsert).delete(s::delete_by_ext),
                 "GET,HEAD,PATCH,DELETE",
             ),
         )
         .route(
             &format!("{v}/query"),
-            with_405(
-                get(|ctx, q, h| query::query(ctx, q, h, false)),
-                "GET,HEAD",
-            ),
+            with_405(get(|ctx, q, h| query::query(ctx, q, h, false)), "GET,HEAD"),
         )
         .route(
             &format!("{v}/queryAll"),

@@ -45,7 +45,9 @@ pub struct Cursors {
 
 impl std::fmt::Debug for Cursors {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Cursors").field("open", &self.map.len()).finish()
+        f.debug_struct("Cursors")
+            .field("open", &self.map.len())
+            .finish()
     }
 }
 
@@ -108,7 +110,12 @@ fn result_hash(records: &[Json]) -> String {
     hex::encode(&h.finalize()[..8])
 }
 
-fn page_note(object: &str, fingerprint: &str, records: &[Json], route: &'static str) -> JournalNote {
+fn page_note(
+    object: &str,
+    fingerprint: &str,
+    records: &[Json],
+    route: &'static str,
+) -> JournalNote {
     JournalNote {
         route,
         object: Some(object.to_string()),
@@ -160,7 +167,8 @@ pub fn run_query(
             ))
         }
         QueryOutput::Rows { nums, total_size } => {
-            let first: Vec<Json> = soql::render(&data, &plan, &nums[..nums.len().min(batch)], &opts);
+            let first: Vec<Json> =
+                soql::render(&data, &plan, &nums[..nums.len().min(batch)], &opts);
             let n = page_note(plan.object_name(), &fingerprint, &first, route);
             if nums.len() <= batch {
                 return Ok((

@@ -39,10 +39,16 @@ pub fn record_num(data: &OrgData, obj: usize, id: &str) -> ApiResult<u64> {
 
 /// A JSON response with Salesforce's content type and a journal note.
 pub fn json_response(status: StatusCode, body: &Json, note: JournalNote) -> Response {
-    let bytes = serde_json::to_vec(body).unwrap_or_default();
+    bytes_response(status, serde_json::to_vec(body).unwrap_or_default(), note)
+}
+
+/// A response from already-serialized JSON.
+pub fn bytes_response(status: StatusCode, bytes: Vec<u8>, note: JournalNote) -> Response {
     let mut r = (status, bytes).into_response();
-    r.headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static(JSON_CONTENT_TYPE));
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(JSON_CONTENT_TYPE),
+    );
     r.extensions_mut().insert(note);
     r
 }
@@ -68,7 +74,11 @@ fn object_name(ctx: &Ctx, obj: usize) -> String {
 }
 
 /// `POST /sobjects/{T}`
-pub async fn create(ctx: Ctx, Path((_, t)): Path<(String, String)>, body: SfJson) -> ApiResult<Response> {
+pub async fn create(
+    ctx: Ctx,
+    Path((_, t)): Path<(String, String)>,
+    body: SfJson,
+) -> ApiResult<Response> {
     let (obj, is_event, createable) = {
         let data = ctx.org.data.read();
         let obj = object(&data, &t)?;
@@ -157,7 +167,15 @@ pub async fn get_record(
     let num = record_num(&data, obj, &seg)?;
     dml::live_row(&data, obj, num)?;
     let fields = field_list(&data, obj, q.fields.as_deref())?;
-    render_row(&ctx, &data, obj, num, fields.as_deref(), &headers, "sobjects.get")
+    render_row(
+        &ctx,
+        &data,
+        obj,
+        num,
+        fields.as_deref(),
+        &headers,
+        "sobjects.get",
+    )
 }
 
 fn render_row(
@@ -194,8 +212,9 @@ fn render_row(
         .get("if-modified-since")
         .and_then(|v| v.to_str().ok())
     {
-        let t = httpdate::parse_http_date(ims)
-            .map_err(|_| ApiError::BadRequest(format!("Invalid If-Modified-Since header: {ims}")))?;
+        let t = httpdate::parse_http_date(ims).map_err(|_| {
+            ApiError::BadRequest(format!("Invalid If-Modified-Since header: {ims}"))
+        })?;
         let since = t
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_millis() as i64)
@@ -204,8 +223,8 @@ fn render_row(
             return Ok(empty_response(StatusCode::NOT_MODIFIED, n));
         }
     }
-    let body = render::record(data, obj, row, fields, &ctx.data_path());
-    let mut resp = json_response(StatusCode::OK, &body, n);
+    let body = render::record_bytes(data, obj, row, fields, &ctx.data_path());
+    let mut resp = bytes_response(StatusCode::OK, body, n);
     if let Some(tag) = etag.and_then(|t| HeaderValue::from_str(&t).ok()) {
         resp.headers_mut().insert(header::ETAG, tag);
     }
@@ -238,7 +257,12 @@ pub async fn update_record(
     let r = dml::update(&ctx, obj, num, &body, &pre, &writer).await?;
     Ok(empty_response(
         StatusCode::NO_CONTENT,
-        note("sobjects.update", &object_name(&ctx, obj), vec![r.id], r.fields),
+        note(
+            "sobjects.update",
+            &object_name(&ctx, obj),
+            vec![r.id],
+            r.fields,
+        ),
     ))
 }
 
@@ -261,7 +285,12 @@ pub async fn delete_record(
     let r = dml::delete(&ctx, obj, num, &writer).await?;
     Ok(empty_response(
         StatusCode::NO_CONTENT,
-        note("sobjects.delete", &object_name(&ctx, obj), vec![r.id], vec![]),
+        note(
+            "sobjects.delete",
+            &object_name(&ctx, obj),
+            vec![r.id],
+            vec![],
+        ),
     ))
 }
 
@@ -334,9 +363,15 @@ pub async fn get_by_ext(
     let fields = field_list(&data, obj, q.fields.as_deref())?;
     match match_external(&data, obj, fi, &value) {
         UpsertTarget::Insert => Err(ApiError::NotFound),
-        UpsertTarget::Update(num) => {
-            render_row(&ctx, &data, obj, num, fields.as_deref(), &headers, "sobjects.get_ext")
-        }
+        UpsertTarget::Update(num) => render_row(
+            &ctx,
+            &data,
+            obj,
+            num,
+            fields.as_deref(),
+            &headers,
+            "sobjects.get_ext",
+        ),
         UpsertTarget::Multiple(nums) => {
             drop(data);
             Ok(multiple(&ctx, obj, &nums))
@@ -373,7 +408,17 @@ pub async fn upsert(
         let r = dml::update(&ctx, obj, num, &body, &pre, &writer).await?;
         return Ok(upsert_updated(&ctx, &name, &r));
     }
-    match dml::upsert(&ctx, obj, fi, &value, &body, p.update_only.unwrap_or(false), &writer).await? {
+    match dml::upsert(
+        &ctx,
+        obj,
+        fi,
+        &value,
+        &body,
+        p.update_only.unwrap_or(false),
+        &writer,
+    )
+    .await?
+    {
         Err(nums) => Ok(multiple(&ctx, obj, &nums)),
         Ok(r) if r.created => created_response(&ctx, &name, &r, true, "sobjects.upsert"),
         Ok(r) => Ok(upsert_updated(&ctx, &name, &r)),
@@ -385,7 +430,12 @@ fn data_field_is_id(ctx: &Ctx, obj: usize, fi: usize) -> bool {
 }
 
 fn upsert_updated(ctx: &Ctx, name: &str, r: &DmlResult) -> Response {
-    let n = note("sobjects.upsert", name, vec![r.id.clone()], r.fields.clone());
+    let n = note(
+        "sobjects.upsert",
+        name,
+        vec![r.id.clone()],
+        r.fields.clone(),
+    );
     if ctx.version_major() <= 45 {
         empty_response(StatusCode::NO_CONTENT, n)
     } else {
@@ -412,7 +462,12 @@ pub async fn delete_by_ext(
             let r = dml::delete(&ctx, obj, num, &writer).await?;
             Ok(empty_response(
                 StatusCode::NO_CONTENT,
-                note("sobjects.delete", &object_name(&ctx, obj), vec![r.id], vec![]),
+                note(
+                    "sobjects.delete",
+                    &object_name(&ctx, obj),
+                    vec![r.id],
+                    vec![],
+                ),
             ))
         }
     }
@@ -425,15 +480,17 @@ pub async fn changes_feed(
     Query(q): Query<HashMap<String, String>>,
 ) -> ApiResult<Response> {
     let parse = |k: &str| -> ApiResult<i64> {
-        let s = q.get(k).ok_or_else(|| {
-            ApiError::BadRequest(format!("Missing required parameter: {k}"))
-        })?;
+        let s = q
+            .get(k)
+            .ok_or_else(|| ApiError::BadRequest(format!("Missing required parameter: {k}")))?;
         crate::org::value::parse_datetime(s)
             .ok_or_else(|| ApiError::BadRequest(format!("Invalid {k} date/time: {s}")))
     };
     let (start, end) = (parse("start")?, parse("end")?);
     if end < start {
-        return Err(ApiError::BadRequest("end date cannot be before start date".into()));
+        return Err(ApiError::BadRequest(
+            "end date cannot be before start date".into(),
+        ));
     }
     let data = ctx.org.data.read();
     let obj = object(&data, &t)?;
@@ -446,7 +503,9 @@ pub async fn changes_feed(
     let fmt = crate::org::value::format_datetime;
     let body = if deleted {
         let recs: Vec<Json> = rows
-            .map(|r| json!({"id": data.id_of(obj, r.num).to18(), "deletedDate": fmt(r.modified_ms)}))
+            .map(
+                |r| json!({"id": data.id_of(obj, r.num).to18(), "deletedDate": fmt(r.modified_ms)}),
+            )
             .collect();
         json!({"deletedRecords": recs, "earliestDateAvailable": fmt(start), "latestDateCovered": fmt(end)})
     } else {

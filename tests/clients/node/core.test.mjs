@@ -72,8 +72,10 @@ async function main() {
     n: page.records.length,
     total: page.totalSize,
   });
-  const all = await conn.query("SELECT Id FROM Account").run({ autoFetch: true, maxFetch: 100000 });
+  const fetched = await conn.query("SELECT Id FROM Account").run({ autoFetch: true, maxFetch: 100000 });
+  const all = Array.isArray(fetched) ? fetched : fetched.records;
   check("autoFetch follows nextRecordsUrl", all.length === page.totalSize, { n: all.length, total: page.totalSize });
+  check("autoFetch returns each record once", new Set(all.map((r) => r.Id)).size === all.length, all.length);
   const count = await conn.query("SELECT COUNT() FROM Account");
   check("count", count.totalSize === page.totalSize, count.totalSize);
   const viaFind = await conn.sobject("Account").find({ External_Id__c: "JS-2" }, ["Id", "Name"]);

@@ -1,0 +1,168 @@
+//! Load benchmark of the simulator's hottest path, against a baseline measured in the same run:
+//!
+//! 1. a minimal axum server answering a static JSON record the size of an Account;
+//! 2. the simulator's `GET /services/data/v62.0/sobjects/Account/{id}` with a valid token;
+//!
+//! both driven by the same client (wrk, keep-alive, 2 threads, 64 connections, 10 s), and
+//! 3. the resident memory of a simulator holding 1,000,000 Accounts.
+//!
+//! Run: `cargo bench --bench load` (needs `wrk`: `apt-get install wrk`). Targets: the simulator reaches at
+//! least 60% of the baseline's requests/s; RSS stays under 1 GiB with a million Accounts. Traffic stays on
+//! 127.0.0.1.
+
+use std::process::Command;
+use std::time::Duration;
+
+const WRK_SECS: &str = "10s";
+
+fn wrk(url: &str, header: Option<&str>) -> f64 {
+    let mut cmd = Command::new("wrk");
+    cmd.args(["-t2", "-c64", "-d", WRK_SECS, "--latency"]);
+    if let Some(h) = header {
+        cmd.args(["-H", h]);
+    }
+    cmd.arg(url);
+    let out = cmd.output().unwrap_or_else(|e| {
+        panic!("wrk is required for this benchmark (apt-get install wrk): {e}")
+    });
+    let text = String::from_utf8_lossy(&out.stdout);
+    println!("{text}");
+    text.lines()
+        .find_map(|l| l.strip_prefix("Requests/sec:"))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0.0)
+}
+
+fn rss_mib() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        .map(|kb| kb / 1024.0)
+        .unwrap_or(0.0)
+}
+
+async fn baseline_server(
+    record: serde_json::Value,
+) -> (std::net::SocketAddr, tokio::task::JoinHandle<()>) {
+    let body = serde_json::to_vec(&record).unwrap();
+    let app = axum::Router::new().route(
+        "/record",
+        axum::routing::get(move || {
+            let body = body.clone();
+            async move {
+                (
+                    [(
+                        axum::http::header::CONTENT_TYPE,
+                        "application/json;charset=UTF-8",
+                    )],
+                    body,
+                )
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let task = tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    (addr, task)
+}
+
+fn main() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        // The simulator, with 10,000 Accounts and a session.
+        let dir = tempfile::tempdir().unwrap();
+        let state = simulator::SimState::new(simulator::SimConfig {
+            journal_path: Some(dir.path().join("journal.ndjson.zst")),
+            ..Default::default()
+        })
+        .unwrap();
+        let org = state.default_org();
+        {
+            let mut data = org.data.write();
+            simulator::org::seed::seed(
+                &mut data,
+                "Account",
+                10_000,
+                &Default::default(),
+                1,
+                &Default::default(),
+                state.clock.now_ms(),
+            )
+            .unwrap();
+        }
+        let session = state.sessions.create(
+            org.num,
+            &org.id,
+            1,
+            "admin@sfchaos.test",
+            Some("sfchaos-client".into()),
+            simulator::auth::session::SessionKind::OAuth,
+            state.clock.elapsed(),
+            state.clock.now_ms(),
+        );
+        let (id, record) = {
+            let data = org.data.read();
+            let ai = data.schema.object_index("Account").unwrap();
+            let row = data.tables[ai].rows.values().nth(5_000).unwrap();
+            (
+                data.id_of(ai, row.num).to18(),
+                simulator::rest::render::record(&data, ai, row, None, "/services/data/v62.0"),
+            )
+        };
+        let http = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let running = simulator::start(state.clone(), http, None, &[]).await.unwrap();
+
+        let (base_addr, base_task) = baseline_server(record).await;
+        println!("== baseline: minimal axum server, static JSON record");
+        let base = wrk(&format!("http://{base_addr}/record"), None);
+        base_task.abort();
+
+        println!("== simulator: GET /services/data/v62.0/sobjects/Account/{{id}}");
+        let auth = format!("Authorization: Bearer {}", session.token);
+        let sim = wrk(
+            &format!("{}/services/data/v62.0/sobjects/Account/{id}", running.http_url()),
+            Some(&auth),
+        );
+        let ratio = if base > 0.0 { sim / base } else { 0.0 };
+        println!(
+            "RESULT requests/s: baseline {base:.0}, simulator {sim:.0}, ratio {:.1}% (target >= 60%)",
+            ratio * 100.0
+        );
+        let _ = running.shutdown().await;
+        drop(state);
+        drop(org);
+
+        // Memory with a million Accounts.
+        let before = rss_mib();
+        let big = simulator::SimState::new(simulator::SimConfig::default()).unwrap();
+        let big_org = big.default_org();
+        let t = std::time::Instant::now();
+        {
+            let mut data = big_org.data.write();
+            simulator::org::seed::seed(
+                &mut data,
+                "Account",
+                1_000_000,
+                &Default::default(),
+                1,
+                &Default::default(),
+                big.clock.now_ms(),
+            )
+            .unwrap();
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let after = rss_mib();
+        println!(
+            "RESULT 1,000,000 Accounts loaded in {:.1} s; process RSS {after:.0} MiB (before {before:.0} MiB; target < 1024 MiB)",
+            t.elapsed().as_secs_f64()
+        );
+    });
+}
