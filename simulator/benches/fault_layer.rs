@@ -31,7 +31,9 @@ fn ten_rules() -> FaultPlan {
 
 async fn send(app: &axum::Router, req: Request<Body>) -> serde_json::Value {
     let resp = app.clone().oneshot(req).await.unwrap();
-    let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX).await.unwrap();
+    let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX)
+        .await
+        .unwrap();
     serde_json::from_slice(&bytes).unwrap_or_default()
 }
 
@@ -51,7 +53,10 @@ async fn setup(fault_layer: bool, faults: FaultPlan) -> (axum::Router, String, S
         .header("content-length", form.len())
         .body(Body::from(form))
         .unwrap();
-    let token = send(&app, login).await["access_token"].as_str().unwrap().to_string();
+    let token = send(&app, login).await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let body = r#"{"Name":"Bench"}"#;
     let create = Request::post("/services/data/v62.0/sobjects/Account")
         .header("authorization", format!("Bearer {token}"))
@@ -60,7 +65,11 @@ async fn setup(fault_layer: bool, faults: FaultPlan) -> (axum::Router, String, S
         .body(Body::from(body))
         .unwrap();
     let id = send(&app, create).await["id"].as_str().unwrap().to_string();
-    (app, token, format!("/services/data/v62.0/sobjects/Account/{id}"))
+    (
+        app,
+        token,
+        format!("/services/data/v62.0/sobjects/Account/{id}"),
+    )
 }
 
 /// Paired, interleaved timing: each round times a batch of requests on every configuration in turn,
@@ -71,7 +80,10 @@ async fn setup(fault_layer: bool, faults: FaultPlan) -> (axum::Router, String, S
 fn main() {
     let rounds: usize = env_or("ROUNDS", 300);
     let batch: usize = env_or("BATCH", 500);
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     let configs = [
         ("no-layer", false, FaultPlan::default()),
         ("layer-no-rules", true, FaultPlan::default()),
@@ -95,7 +107,9 @@ fn main() {
                         .unwrap();
                     let resp = app.clone().oneshot(req).await.unwrap();
                     assert_eq!(resp.status(), 200);
-                    let _ = axum::body::to_bytes(resp.into_body(), usize::MAX).await.unwrap();
+                    let _ = axum::body::to_bytes(resp.into_body(), usize::MAX)
+                        .await
+                        .unwrap();
                 }
             });
             // The first rounds warm caches and allocators up.
@@ -105,9 +119,16 @@ fn main() {
         }
     }
     println!("{rounds} rounds x {batch} requests per configuration, interleaved");
-    println!("{:<16} {:>14} {:>12} {:>18}", "configuration", "median us/req", "min us/req", "cost vs no-layer");
+    println!(
+        "{:<16} {:>14} {:>12} {:>18}",
+        "configuration", "median us/req", "min us/req", "cost vs no-layer"
+    );
     for (i, (name, _)) in setups.iter().enumerate() {
-        let ratios: Vec<f64> = per_request[i].iter().zip(&per_request[0]).map(|(t, base)| t / base).collect();
+        let ratios: Vec<f64> = per_request[i]
+            .iter()
+            .zip(&per_request[0])
+            .map(|(t, base)| t / base)
+            .collect();
         let cost = (median(ratios) - 1.0) * 100.0;
         let times = per_request[i].clone();
         let min = times.iter().cloned().fold(f64::INFINITY, f64::min);
@@ -115,7 +136,11 @@ fn main() {
             "{name:<16} {:>14.2} {:>12.2} {:>17}",
             median(times),
             min,
-            if i == 0 { "-".to_string() } else { format!("{cost:+.1}%") }
+            if i == 0 {
+                "-".to_string()
+            } else {
+                format!("{cost:+.1}%")
+            }
         );
     }
 }
@@ -131,5 +156,8 @@ fn median(mut v: Vec<f64>) -> f64 {
 }
 
 fn env_or(name: &str, default: usize) -> usize {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }

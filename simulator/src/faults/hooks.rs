@@ -9,10 +9,15 @@
 //! while serving one request (or, outside requests, for one `probe.path`, e.g. a Bulk 2.0 job) share
 //! one decision.
 //!
-//! Streaming: call [`Faults::streaming`] when answering `/meta/connect` (`probe.path` =
-//! `"/meta/connect"`: the answer may be `Rehandshake` or `ExhaustAllocation`) and once per event
-//! about to be delivered (`probe.path` = the channel, e.g. `"/data/AccountChangeEvent"`: the answer
-//! may be `DropEvents`, meaning "drop this event", or `ExhaustAllocation`).
+//! Streaming: call [`Faults::streaming`] when answering `/meta/connect` (a `probe.path` containing
+//! `/meta/`, e.g. `/cometd/62.0/meta/connect`: the answer may be `Rehandshake` or
+//! `ExhaustAllocation`) and once per event about to be delivered (`probe.path` = the channel, e.g.
+//! `/data/AccountChangeEvent`: the answer may be `DropEvents`, meaning "drop this event", or
+//! `ExhaustAllocation`).
+//!
+//! Writes: `rest::dml::lock_rows` asks [`Faults::lock_contention`] for every write made while
+//! serving a request (REST, composite, collections), so lock-contention rules need no call of
+//! their own; Bulk 2.0 processing, which runs outside requests, is not subject to them.
 
 use super::plan::{BulkSlowdownFault, StreamingFault};
 use crate::error::ApiError;

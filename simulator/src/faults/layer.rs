@@ -140,7 +140,7 @@ where
                 .get::<RequestMeta>()
                 .is_some_and(|m| m.session.is_none());
         if let Some(tag) = ended
-            .then(|| ended_session(&state, &set, &req, now))
+            .then(|| ended_session(&state, set, &req, now))
             .flatten()
         {
             *fault_slot.lock() = Some(tag);

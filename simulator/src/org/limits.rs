@@ -276,7 +276,11 @@ mod tests {
         c.leave(t(0), 1);
         assert_eq!(c.admit(t(21), 4, 2), Ok(()));
         c.set_override(Some((1, t(1))));
-        assert_eq!(c.long_running(t(21)), 2, "the one that just arrived is not long-running");
+        assert_eq!(
+            c.long_running(t(21)),
+            2,
+            "the one that just arrived is not long-running"
+        );
         assert!(c.admit(t(21), 5, 2).is_err());
         c.set_override(None);
         assert_eq!(c.in_flight(), 3);
