@@ -77,12 +77,52 @@ where
     }
 
     fn call(&mut self, req: Request) -> Self::Future {
+        let state = &self.state;
+        let engine = &state.fault_engine;
+        let Some(meta) = req.extensions().get::<RequestMeta>() else {
+            // Not behind the recording layer (a bare router in a unit test): nothing to decide with.
+            return pass(self.inner.call(req), None);
+        };
+        if meta.api == Api::Admin {
+            return pass(self.inner.call(req), None);
+        }
+        if !engine.has_rules() {
+            // The common case has a short path: no clone of the inner service, no large future; only
+            // the org's own limits and the timed changes still pending.
+            let (id, arrived, slot) = (meta.id, meta.arrived, meta.fault.clone());
+            engine.flush_events(&state.journal);
+            if engine.is_due(arrived) {
+                schedule::tick(state, arrived);
+            }
+            return match admit(state, &req, id, arrived, arrived) {
+                Ok(admission) => pass(self.inner.call(req), admission),
+                Err(refused) => {
+                    let (resp, tag) = *refused;
+                    if tag.is_some() {
+                        *slot.lock() = tag;
+                    }
+                    Box::pin(std::future::ready(Ok(resp)))
+                }
+            };
+        }
         // The ready service answers this request; its clone waits for the next one.
         let clone = self.inner.clone();
         let inner = std::mem::replace(&mut self.inner, clone);
         let state = self.state.clone();
         Box::pin(async move { Ok(handle(state, inner, req).await) })
     }
+}
+
+/// The handler's own future, holding the request's admission until it ends.
+fn pass<F>(fut: F, admission: Option<Admission>) -> BoxFuture<'static, Result<Response, Infallible>>
+where
+    F: std::future::Future<Output = Result<Response, Infallible>> + Send + 'static,
+{
+    Box::pin(async move {
+        let resp = fut.await;
+        drop(admission);
+        resp
+    })
 }
 
 /// Removes a request from the org's in-flight set when it ends, however it ends.
