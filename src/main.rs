@@ -49,6 +49,14 @@ enum Command {
         allow_remote: bool,
         #[arg(long, env = "SFCHAOS_ADMIN_TOKEN")]
         admin_token: Option<String>,
+        /// Serve without the fault layer (to measure what the layer costs).
+        #[arg(long, hide = true)]
+        no_fault_layer: bool,
+    },
+    /// Parse and check scenario files, print a summary of each; exit 2 with file:line on error.
+    Validate {
+        #[arg(required = true, value_name = "SCENARIO")]
+        scenarios: Vec<PathBuf>,
     },
     /// Run scenarios against an integration build and write report.json.
     Run {
@@ -126,6 +134,7 @@ async fn main() -> ExitCode {
             journal,
             allow_remote,
             admin_token,
+            no_fault_layer,
         } => {
             cli::sim::run(cli::sim::SimOptions {
                 listen,
@@ -137,6 +146,7 @@ async fn main() -> ExitCode {
                 journal,
                 allow_remote,
                 admin_token,
+                fault_layer: !no_fault_layer,
             })
             .await
         }
@@ -175,6 +185,7 @@ async fn main() -> ExitCode {
             })
             .await
         }
+        Command::Validate { scenarios } => cli::validate::run(&scenarios),
         Command::Reference { profile, retry } => {
             cli::reference::run(cli::reference::ReferenceOptions { profile, retry }).await
         }

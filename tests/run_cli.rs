@@ -180,7 +180,7 @@ fn ctrl_c_stops_the_run_and_still_writes_the_report() {
 }
 
 #[test]
-fn a_missing_baseline_is_exit_2_and_junit_is_not_faked() {
+fn junit_html_and_a_baseline_that_the_run_falls_below() {
     let tmp = tempfile::tempdir().unwrap();
     let file = quick(tmp.path(), "hooks", &fixture("correct"), "1s");
     let out = tmp.path().join("out");
@@ -195,6 +195,7 @@ fn a_missing_baseline_is_exit_2_and_junit_is_not_faked() {
     ]);
     assert_eq!(output.status.code(), Some(2), "{}", text(&output));
     assert!(String::from_utf8_lossy(&output.stderr).contains("missing.json"));
+
     let junit = tmp.path().join("junit.xml");
     let output = run(&[
         "run",
@@ -205,6 +206,45 @@ fn a_missing_baseline_is_exit_2_and_junit_is_not_faked() {
         junit.to_str().unwrap(),
     ]);
     assert_eq!(output.status.code(), Some(0), "{}", text(&output));
-    assert!(!junit.exists(), "no JUnit file without scores behind it");
-    assert!(String::from_utf8_lossy(&output.stderr).contains("--junit"));
+    let xml = std::fs::read_to_string(&junit).expect("junit.xml is written");
+    assert!(xml.contains("<testsuite name=\"hooks\""), "{xml}");
+    assert!(
+        xml.contains("blind-retries"),
+        "a testcase per anti-pattern: {xml}"
+    );
+    let html = std::fs::read_to_string(out.join("report.html")).expect("report.html");
+    assert!(html.contains("<svg"), "the report has charts");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains("availability"), "the scorecard: {stdout}");
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
+    assert!(out.join("hooks").join("scores.json").is_file());
+
+    // A baseline that scored an anti-pattern this run did not exercise: the run fails (exit 1)
+    // and says which.
+    let scenario = &report["scenarios"][0];
+    let (id, _) = scenario["anti_patterns"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .find(|(_, a)| a["status"] == "not-exercised")
+        .expect("a 1 s fault-free run leaves some anti-pattern unexercised");
+    let mut baseline = report.clone();
+    baseline["scenarios"][0]["anti_patterns"][id]["status"] = "pass".into();
+    baseline["scenarios"][0]["anti_patterns"][id]["score"] = 97.into();
+    let baseline_path = tmp.path().join("baseline.json");
+    std::fs::write(&baseline_path, baseline.to_string()).unwrap();
+    let output = run(&[
+        "run",
+        file.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--junit",
+        junit.to_str().unwrap(),
+        "--baseline",
+        baseline_path.to_str().unwrap(),
+    ]);
+    assert_eq!(output.status.code(), Some(1), "{}", text(&output));
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    assert!(xml.contains(&format!("baseline.{id} &gt;= 92")), "{xml}");
 }

@@ -72,11 +72,38 @@ async fn the_org_is_configured_and_seeded_as_the_scenario_says() {
         assert_eq!(r["Region__c"], "EMEA");
         assert_eq!(r["Industry"], "Energy");
     }
-    let log = NdjsonLog::create(&tmp.path().join(files::FAULTS)).unwrap();
-    assert!(
-        world::install_faults(world.state(), &scenario.faults, &log),
-        "an empty plan is trivially in force"
+    world.running.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn the_fault_plan_is_installed_in_the_simulator_and_recorded() {
+    let tmp = tempfile::tempdir().unwrap();
+    let text = format!(
+        "{SCENARIO}\n[[faults]]\nid = \"down\"\nkind = \"outage\"\nstart = \"5s\"\nduration = \"10s\"\nmode = \"http-503\"\n"
     );
+    let scenario = Scenario::from_str(&text, "world.toml").unwrap();
+    let world = world::start(&scenario, 3, tmp.path()).await.unwrap();
+    assert!(!world.state().fault_engine.has_rules());
+    world.state().clock.restart();
+    let path = tmp.path().join(files::FAULTS);
+    let log = NdjsonLog::create(&path).unwrap();
+    world::install_faults(world.state(), &scenario.faults, &log).unwrap();
+    let plan = world.state().fault_engine.plan();
+    assert_eq!(
+        plan.rules.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(),
+        ["down"]
+    );
+    let recorded: Value = serde_json::from_str(
+        std::fs::read_to_string(&path)
+            .unwrap()
+            .lines()
+            .next()
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(recorded["id"], "down");
+    assert_eq!(recorded["installed"], true);
+    assert_eq!(recorded["start_us"], 5_000_000);
     world.running.shutdown().await.unwrap();
 }
 

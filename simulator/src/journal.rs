@@ -127,6 +127,10 @@ pub struct JournalEntry {
     pub error_code: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fault: Option<FaultTag>,
+    /// Fault decisions taken inside the handler (record failures, lock holds, bulk, streaming), one
+    /// per rule.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub item_faults: Vec<FaultTag>,
     /// Normalised SOQL (literals replaced), for queries.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub query: Option<String>,
@@ -176,6 +180,11 @@ pub struct JournalNote {
     pub job: Option<String>,
     pub api_cost: Option<u32>,
 }
+
+/// In-handler fault decisions for the journal (put in the response by the fault layer, read by the
+/// recording layer).
+#[derive(Debug, Clone, Default)]
+pub struct ItemFaultNote(pub Vec<FaultTag>);
 
 /// The journal.
 #[derive(Debug)]

@@ -47,8 +47,8 @@ use tokio::net::TcpListener;
 
 pub use state::{SimConfig, SimState};
 
-/// The simulator's router: every API family, behind the recording layer (outermost) and the panic
-/// guard. The caller serves it (see [`server::serve`] or [`start`]).
+/// The simulator's router: every API family, behind the recording layer (outermost), the fault
+/// layer and the panic guard. The caller serves it (see [`server::serve`] or [`start`]).
 pub fn app(state: SimState) -> Router {
     let inner: Router = Router::new()
         .merge(auth::routes())
@@ -65,11 +65,16 @@ pub fn app(state: SimState) -> Router {
     let inner = tower::ServiceBuilder::new()
         .map_request(rewrite)
         .service(inner);
+    let faults = state
+        .config
+        .fault_layer
+        .then(|| faults::FaultLayer::new(state.clone()));
     Router::new()
         .fallback_service(inner)
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(
             panic_response,
         ))
+        .layer(tower::util::option_layer(faults))
         .layer(axum::middleware::from_fn_with_state(
             state,
             recording::record,
@@ -164,6 +169,8 @@ pub async fn start(
         listeners.push(server::Listener::tls(l, identity.server_config()?));
     }
     let gate = server::ListenerGate::default();
+    state.fault_engine.attach_gate(gate.clone());
+    faults::schedule::spawn(state.clone());
     let task = tokio::spawn(server::serve(
         listeners,
         app(state.clone()),

@@ -8,7 +8,7 @@
 
 use crate::auth::session::Session;
 use crate::error::ErrorCodeTag;
-use crate::journal::{body_hash, Api, FaultTag, Journal, JournalEntry, JournalNote};
+use crate::journal::{body_hash, Api, FaultTag, ItemFaultNote, Journal, JournalEntry, JournalNote};
 use crate::org::Org;
 use crate::server::{ConnInfo, ConnKill};
 use crate::state::SimState;
@@ -179,6 +179,9 @@ pub async fn record(State(state): State<SimState>, req: Request, next: Next) -> 
         e.fault = fault.lock().clone();
         if let Some(n) = resp.extensions_mut().remove::<JournalNote>() {
             apply_note(&mut e, n);
+        }
+        if let Some(items) = resp.extensions_mut().remove::<ItemFaultNote>() {
+            e.item_faults = items.0;
         }
         if let Some(u) = resp.extensions_mut().remove::<UsageNote>() {
             if e.api_cost == 0 {

@@ -46,7 +46,9 @@ pub struct ConnInfo {
 /// A handle to abort a connection with a TCP reset.
 #[derive(Debug)]
 pub struct ConnKill {
-    socket: Option<socket2::Socket>,
+    /// A duplicate of the connection's descriptor, to set SO_LINGER on; given up by `reset`.
+    socket: parking_lot::Mutex<Option<socket2::Socket>>,
+    attached: bool,
     notify: Notify,
 }
 
@@ -54,7 +56,8 @@ impl ConnKill {
     fn new(stream: &TcpStream) -> ConnKill {
         let socket = socket2::SockRef::from(stream).try_clone().ok();
         ConnKill {
-            socket,
+            attached: socket.is_some(),
+            socket: parking_lot::Mutex::new(socket),
             notify: Notify::new(),
         }
     }
@@ -62,16 +65,24 @@ impl ConnKill {
     /// A handle for requests that did not come through a socket (tests with `oneshot`).
     pub fn detached() -> Arc<ConnKill> {
         Arc::new(ConnKill {
-            socket: None,
+            socket: parking_lot::Mutex::new(None),
+            attached: false,
             notify: Notify::new(),
         })
     }
 
-    /// Reset the connection: linger 0 makes the close send RST instead of FIN.
+    /// Whether there is a socket to reset.
+    pub fn is_attached(&self) -> bool {
+        self.attached
+    }
+
+    /// Reset the connection: linger 0 makes the close send RST instead of FIN. The duplicate
+    /// descriptor is closed here and the connection task drops the original, so the last close —
+    /// the one that sends RST — follows at once. (A `shutdown` would send FIN first, and the client
+    /// would read a clean end of stream instead of a reset.)
     pub fn reset(&self) {
-        if let Some(s) = &self.socket {
+        if let Some(s) = self.socket.lock().take() {
             let _ = s.set_linger(Some(Duration::ZERO));
-            let _ = s.shutdown(std::net::Shutdown::Both);
         }
         self.notify.notify_one();
     }

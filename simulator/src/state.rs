@@ -46,6 +46,10 @@ pub struct SimConfig {
     /// Wall-clock epoch at start; `None` for the real time.
     pub epoch_ms: Option<i64>,
     pub apps: Vec<ConnectedApp>,
+    /// Fault rules installed at start (a scenario's `[[faults]]`); more can be added at run time.
+    pub faults: crate::faults::plan::FaultPlan,
+    /// Whether [`crate::app`] installs the fault layer. Off only to measure what the layer costs.
+    pub fault_layer: bool,
 }
 
 impl Default for SimConfig {
@@ -66,6 +70,8 @@ impl Default for SimConfig {
                 org: 1,
                 run_as: "admin@sfchaos.test".into(),
             }],
+            faults: Default::default(),
+            fault_layer: true,
         }
     }
 }
@@ -85,6 +91,8 @@ pub struct Shared {
     pub shutdown: CancellationToken,
     /// Fault decisions taken inside handlers (item failures, bulk slowdowns, lock holds, streaming).
     pub faults: crate::faults::hooks::Faults,
+    /// The installed fault rules (the layer, the hooks above and the admin API share it).
+    pub fault_engine: Arc<crate::faults::FaultEngine>,
     /// CometD clients and each org's event-delivery allocation.
     pub streaming: crate::streaming::Hub,
     /// Bulk API 2.0 jobs of every org, and the tasks processing them.
@@ -108,15 +116,28 @@ impl std::fmt::Debug for SimState {
 
 impl SimState {
     /// Build the simulator with its default org (users, schema; no records).
+    /// The fault engine (with `config.faults` installed) answers the in-handler hooks.
     pub fn new(config: SimConfig) -> std::io::Result<SimState> {
-        Self::with_faults(config, crate::faults::hooks::Faults::default())
+        let engine = Arc::new(crate::faults::FaultEngine::new(config.seed, &config.faults));
+        let faults = crate::faults::hooks::Faults::with_engine(engine.clone());
+        Self::build(config, faults, engine)
     }
 
-    /// Build the simulator with the given in-handler fault decisions (the fault engine installs itself
-    /// this way; tests install their own [`crate::faults::hooks::ItemFaults`]).
+    /// Build the simulator with the given in-handler fault decisions instead of the engine's (tests
+    /// install their own [`crate::faults::hooks::ItemFaults`] this way); the engine still decides
+    /// requests.
     pub fn with_faults(
         config: SimConfig,
         faults: crate::faults::hooks::Faults,
+    ) -> std::io::Result<SimState> {
+        let engine = Arc::new(crate::faults::FaultEngine::new(config.seed, &config.faults));
+        Self::build(config, faults, engine)
+    }
+
+    fn build(
+        config: SimConfig,
+        faults: crate::faults::hooks::Faults,
+        fault_engine: Arc<crate::faults::FaultEngine>,
     ) -> std::io::Result<SimState> {
         let clock = match config.epoch_ms {
             Some(ms) => SimClock::new(ms),
@@ -146,6 +167,7 @@ impl SimState {
             shutdown: CancellationToken::new(),
             streaming: crate::streaming::Hub::new(seed),
             faults,
+            fault_engine,
             bulk: crate::bulk2::Jobs::default(),
         })))
     }

@@ -5,6 +5,8 @@ pub mod reference;
 pub mod report;
 pub mod run;
 pub mod sim;
+pub mod sim_scenario;
+pub mod validate;
 
 /// How a command ended; the binary maps it to the exit code (0 / 1 / 2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,4 +1,7 @@
 //! `sfchaos sim`: serve the simulator until SIGINT/SIGTERM.
+//!
+//! With `--scenario FILE` the org is the scenario's (`sim_scenario.rs`) and its faults are installed;
+//! fault windows are offsets on the scenario clock, which starts when the ready line is printed.
 
 use super::{interrupted, Outcome, UsageError};
 use simulator::org::store::Writer;
@@ -19,6 +22,8 @@ pub struct SimOptions {
     /// Binding a non-loopback address needs this and an admin token.
     pub allow_remote: bool,
     pub admin_token: Option<String>,
+    /// Install the fault layer (off only to measure what it costs).
+    pub fault_layer: bool,
 }
 
 fn is_loopback(a: &SocketAddr) -> bool {
@@ -60,19 +65,30 @@ pub async fn run(opts: SimOptions) -> Result<Outcome, UsageError> {
             .join(format!("sfchaos-{}", std::process::id()))
             .join("journal.ndjson.zst")
     });
-    let config = SimConfig {
+    let mut config = SimConfig {
         seed: opts.seed.unwrap_or(1),
         journal_path: Some(journal.clone()),
         admin_token: opts.admin_token.clone(),
+        fault_layer: opts.fault_layer,
         ..SimConfig::default()
     };
-    if opts.scenario.is_some() {
-        return Err(UsageError::new(
-            "--scenario needs the scenario format (not available in this build)",
-        ));
-    }
+    let scenario = match &opts.scenario {
+        Some(path) => {
+            let scenario = crate::scenario::Scenario::from_file(path)
+                .map_err(|e| UsageError::new(e.to_string()))?;
+            for warning in &scenario.warnings {
+                eprintln!("warning: {warning}");
+            }
+            config = super::sim_scenario::sim_config(&scenario, opts.seed, config);
+            Some(scenario)
+        }
+        None => None,
+    };
     let state = SimState::new(config)
         .map_err(|e| UsageError::new(format!("{}: {e}", journal.display())))?;
+    if let Some(scenario) = &scenario {
+        super::sim_scenario::populate(&state, scenario)?;
+    }
     if let Some(dir) = &opts.data {
         for (obj, n) in load_data_dir(&state, dir)? {
             tracing::info!("loaded {n} {obj} records from {}", dir.display());

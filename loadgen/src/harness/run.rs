@@ -121,16 +121,7 @@ pub async fn run_scenario(
     let world = world::start(scenario, seed, dir).await.map_err(setup)?;
     let create = |name: &str| NdjsonLog::create(&path(name)).map_err(io(&path(name)));
     let timeline: Timeline = ClockedLog::new(create(files::LIFECYCLE)?);
-    let faults_installed =
-        world::install_faults(world.state(), &scenario.faults, &create(files::FAULTS)?);
-    if !faults_installed {
-        progress.say(&format!(
-            "sfchaos: {}: note: this build does not inject faults yet; {} fault rule(s) recorded, not enforced",
-            scenario.name,
-            scenario.faults.rules.len()
-        ));
-    }
-
+    let faults_log = create(files::FAULTS)?;
     // 2. Sinks, then the integration.
     let sink = Sink::start(
         SinkKind::Downstream,
@@ -196,6 +187,10 @@ pub async fn run_scenario(
     let clock = RunClock::starting_now();
     world.state().clock.restart();
     let journal_before = world.state().journal.len();
+    let fault_problems = world::install_faults(world.state(), &scenario.faults, &faults_log)
+        .err()
+        .unwrap_or_default();
+    let faults_installed = fault_problems.is_empty();
     timeline.set_zero(clock.start);
     sink.log.set_zero(clock.start);
     alerts.log.set_zero(clock.start);
@@ -352,7 +347,10 @@ pub async fn run_scenario(
         }
     }
     inbound.tasks.wait().await;
-    let mut errors = Vec::new();
+    let mut errors: Vec<String> = fault_problems
+        .into_iter()
+        .map(|p| format!("fault plan not installed: {p}"))
+        .collect();
     for task in actor_tasks {
         match task.await {
             Ok(Ok(())) => {}

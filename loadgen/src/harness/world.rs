@@ -4,8 +4,9 @@
 //! # Fault plans
 //!
 //! [`install_faults`] is the single place where the scenario's fault plan is handed to the
-//! simulator. Until the fault engine lands it installs nothing and says so (`installed: false`
-//! in `faults.ndjson`); the windows are still recorded, and phases still follow them.
+//! simulator. It is called at scenario time zero, right after the simulator's clock restarts, so
+//! windows are offsets from the start of load and "first N" counts nothing the integration did
+//! while it started up. Every rule's window is recorded in `faults.ndjson`.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -21,7 +22,7 @@ use simulator::Running;
 use super::convert::{field_specs, literal_json};
 use super::evidence::{files, micros, NdjsonLog};
 use crate::datagen::FieldContext;
-use crate::scenario::{Edition, FaultPlan, Scenario, ValueSpec};
+use crate::scenario::{Edition, FaultPlan, OrgSpec, Scenario, ValueSpec};
 
 /// The connected app the integration and actors log in through.
 pub const CLIENT_ID: &str = "sfchaos-client";
@@ -71,17 +72,7 @@ impl World {
 pub async fn start(scenario: &Scenario, seed: u64, dir: &Path) -> Result<World, WorldError> {
     let setup = |what: &str, e: &dyn std::fmt::Display| WorldError::Setup(format!("{what}: {e}"));
     let spec = &scenario.org;
-    let org = OrgConfig {
-        edition: edition(spec.edition),
-        daily_api_requests: spec.daily_api_requests,
-        api_window: spec.api_window,
-        api_usage_start: spec.api_usage_start,
-        session_lifetime: spec.session_lifetime,
-        lock_wait: spec.lock_wait,
-        long_running_cap: spec.long_running_cap,
-        cdc_objects: spec.cdc_objects.clone(),
-        ..OrgConfig::default()
-    };
+    let org = org_config(spec);
     let journal = dir.join(files::JOURNAL);
     let config = SimConfig {
         seed,
@@ -138,6 +129,21 @@ pub async fn start(scenario: &Scenario, seed: u64, dir: &Path) -> Result<World, 
     })
 }
 
+/// The org configuration a scenario's `[org]` asks for.
+pub fn org_config(spec: &OrgSpec) -> OrgConfig {
+    OrgConfig {
+        edition: edition(spec.edition),
+        daily_api_requests: spec.daily_api_requests,
+        api_window: spec.api_window,
+        api_usage_start: spec.api_usage_start,
+        session_lifetime: spec.session_lifetime,
+        lock_wait: spec.lock_wait,
+        long_running_cap: spec.long_running_cap,
+        cdc_objects: spec.cdc_objects.clone(),
+        ..OrgConfig::default()
+    }
+}
+
 fn edition(edition: Edition) -> SimEdition {
     match edition {
         Edition::Enterprise => SimEdition::Enterprise,
@@ -152,7 +158,7 @@ fn edition(edition: Edition) -> SimEdition {
 /// all); generated values (`one_of`, `range`, `fake`, `sequence`, field lists) are then set per
 /// record, record `i` (0-based) getting the values key `i` would get, so `{ sequence = "A-" }`
 /// gives the seeded records the ids load keys use (`A-000000`, `A-000001`, …).
-fn seed_org(state: &SimState, scenario: &Scenario, seed: u64) -> Result<(), WorldError> {
+pub fn seed_org(state: &SimState, scenario: &Scenario, seed: u64) -> Result<(), WorldError> {
     let org = state.default_org();
     let now = state.clock.now_ms();
     let writer = Writer {
@@ -248,11 +254,18 @@ struct FaultWindow<'a> {
     installed: bool,
 }
 
-/// Hands the fault plan to the simulator (see the module docs) and records every rule's window.
-/// Returns whether the plan is enforced.
-pub fn install_faults(_state: &SimState, plan: &FaultPlan, log: &NdjsonLog) -> bool {
-    // The one hand-over point: when the fault engine lands, install `plan` into `_state` here.
-    let installed = plan.rules.is_empty();
+/// Hands the fault plan to the simulator's fault engine (see the module docs) and records every
+/// rule's window. Returns whether the plan is enforced (a plan the engine refuses — rules that
+/// contradict each other — is recorded with `installed: false` and the reasons returned).
+pub fn install_faults(
+    state: &SimState,
+    plan: &FaultPlan,
+    log: &NdjsonLog,
+) -> Result<(), Vec<String>> {
+    let result = state
+        .fault_engine
+        .install(plan.rules.clone(), state.clock.elapsed())
+        .map_err(|errors| errors.iter().map(ToString::to_string).collect::<Vec<_>>());
     for rule in &plan.rules {
         log.write(&FaultWindow {
             id: &rule.id,
@@ -261,8 +274,8 @@ pub fn install_faults(_state: &SimState, plan: &FaultPlan, log: &NdjsonLog) -> b
             start_us: micros(rule.window.start),
             end_us: rule.window.end().map(micros),
             describe: rule.describe(),
-            installed: false,
+            installed: result.is_ok(),
         });
     }
-    installed
+    result
 }

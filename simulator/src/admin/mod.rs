@@ -4,6 +4,8 @@
 //! Open on loopback; when an admin token is configured (always, when bound to another address), every
 //! call needs `Authorization: Bearer <token>` or `X-Admin-Token: <token>`.
 
+pub mod faults;
+
 use crate::error::{ApiError, ApiResult};
 use crate::org::store::Writer;
 use crate::state::SimState;
@@ -33,6 +35,7 @@ pub fn routes(state: SimState) -> Router<SimState> {
         .route("/__admin/users", post(add_user))
         .route("/__admin/sessions/revoke", post(revoke_sessions))
         .route("/__admin/changes", get(changes))
+        .merge(faults::routes())
         .route_layer(axum::middleware::from_fn_with_state(state, require_token))
 }
 

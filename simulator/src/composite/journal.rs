@@ -60,6 +60,7 @@ pub fn append(ctx: &Ctx, subs: &[(SubRecord, SubResponse)]) {
             status: resp.status,
             error_code: resp.error_code.clone(),
             fault: None,
+            item_faults: Vec::new(),
             query: n.query.clone(),
             result_hash: n.result_hash.clone(),
             rows: n.rows,

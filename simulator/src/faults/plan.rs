@@ -147,6 +147,32 @@ impl FaultPlan {
         }
     }
 
+    /// Checks rules about to be appended to an installed list (the admin API): ids must be new and
+    /// no new rule may contradict an installed one or an earlier new one. Paths are relative to
+    /// `new` (`[1].mode`).
+    pub fn check_against(installed: &[FaultRule], new: &[FaultRule]) -> Vec<PathError> {
+        let mut errors = Vec::new();
+        for (index, rule) in new.iter().enumerate() {
+            if installed.iter().any(|r| r.id == rule.id) {
+                errors.push(PathError::new(
+                    format!("[{index}].id"),
+                    format!(
+                        "a fault with id \"{}\" is already installed; remove it first or pick another id",
+                        rule.id
+                    ),
+                ));
+            }
+            for earlier in installed {
+                if let Some((key, message)) = conflicts::contradiction(earlier, rule) {
+                    errors.push(PathError::new(format!("[{index}].{key}"), message));
+                }
+            }
+        }
+        let numbered: Vec<(usize, FaultRule)> = new.iter().cloned().enumerate().collect();
+        errors.extend(conflicts::check(&numbered));
+        errors
+    }
+
     /// Advice that does not make the plan invalid, e.g. a rule that can never fire because an
     /// earlier rule answers every request it would match. Paths are relative to the list.
     pub fn lint(&self) -> Vec<PathError> {

@@ -5,16 +5,30 @@
 //! (`TotalRequests Limit exceeded.`) once the allocation is spent. Scenarios may squeeze the window
 //! (`api_window = "10m"`) so exhaustion and recovery fit in a test run. Usage is counted in buckets of
 //! 1/1440 of the window (one minute for a day), so calls age out of the window in order.
+//!
+//! The same handle carries the org's other request limit, the cap on concurrent long-running
+//! requests ([`ConcurrentRequests`]): Salesforce lets any number of short calls run at once, but only
+//! 25 (5 in developer orgs) that have been running for 20 s or more; further calls get 403
+//! `ConcurrentPerOrgLongTxn Limit exceeded.` until one of them finishes.
 
-use std::collections::VecDeque;
+use std::collections::{BTreeSet, VecDeque};
 use std::time::Duration;
 
 /// Salesforce's message for the daily allocation.
 pub const TOTAL_REQUESTS_EXCEEDED: &str = "TotalRequests Limit exceeded.";
 
+/// Salesforce's message for the concurrent long-running request cap.
+pub const CONCURRENT_LONG_TXN_EXCEEDED: &str = "ConcurrentPerOrgLongTxn Limit exceeded.";
+
+/// How long a request must have run to count as long-running (Salesforce: 20 s).
+pub const LONG_RUNNING_THRESHOLD: Duration = Duration::from_secs(20);
+
 #[derive(Debug)]
 pub struct ApiAllocation {
     inner: parking_lot::Mutex<Inner>,
+    /// Requests in flight, for the long-running cap (kept here so that every limit of an org lives
+    /// behind one handle).
+    pub concurrent: ConcurrentRequests,
 }
 
 #[derive(Debug)]
@@ -25,6 +39,9 @@ struct Inner {
     /// (bucket start on the scenario clock in ms, calls in that bucket)
     buckets: VecDeque<(u64, u64)>,
     used: u64,
+    /// Usage that is not the org's own calls: a `rate-limit` fault's `remaining` while its window
+    /// is open. Counted with `used`, never ages out, lifted when the window closes.
+    offset: u64,
 }
 
 impl Inner {
@@ -61,7 +78,9 @@ impl ApiAllocation {
                 bucket_ms: (window_ms / 1440).max(1),
                 buckets: VecDeque::new(),
                 used: 0,
+                offset: 0,
             }),
+            concurrent: ConcurrentRequests::default(),
         }
     }
 
@@ -70,11 +89,11 @@ impl ApiAllocation {
         let now_ms = now.as_millis() as u64;
         let mut g = self.inner.lock();
         g.expire(now_ms);
-        if g.used >= g.max {
-            return Err((g.used, g.max));
+        if g.used + g.offset >= g.max {
+            return Err((g.used + g.offset, g.max));
         }
         g.add(now_ms, n);
-        Ok((g.used, g.max))
+        Ok((g.used + g.offset, g.max))
     }
 
     /// Charge without refusing (calls that were already admitted, e.g. composite/batch subrequests).
@@ -83,14 +102,25 @@ impl ApiAllocation {
         let mut g = self.inner.lock();
         g.expire(now_ms);
         g.add(now_ms, n);
-        (g.used, g.max)
+        (g.used + g.offset, g.max)
     }
 
     /// (used, max) at scenario time `now`.
     pub fn usage(&self, now: Duration) -> (u64, u64) {
         let mut g = self.inner.lock();
         g.expire(now.as_millis() as u64);
-        (g.used, g.max)
+        (g.used + g.offset, g.max)
+    }
+
+    /// Make `Remaining` exactly `remaining` now (a `rate-limit` fault opening), or with `None` lift
+    /// what an earlier call added, leaving the org's own calls counted.
+    pub fn set_remaining(&self, now: Duration, remaining: Option<u64>) {
+        let mut g = self.inner.lock();
+        g.expire(now.as_millis() as u64);
+        g.offset = match remaining {
+            Some(r) => g.max.saturating_sub(r).saturating_sub(g.used),
+            None => 0,
+        };
     }
 
     /// Reconfigure: a new max, window, and a starting usage placed at `now` (it ages out one window later).
@@ -111,6 +141,92 @@ impl ApiAllocation {
     pub fn window(&self) -> Duration {
         Duration::from_millis(self.inner.lock().window_ms)
     }
+
+    /// The allocation's current maximum (`Max` of `DailyApiRequests`).
+    pub fn max(&self) -> u64 {
+        self.inner.lock().max
+    }
+}
+
+/// Requests in flight on one org, by arrival on the scenario clock, for the long-running cap.
+///
+/// One mutex over a small ordered set: admission counts the requests that arrived at least
+/// `threshold` ago (stopping at the cap, so the cost is bounded by the cap), then inserts.
+#[derive(Debug, Default)]
+pub struct ConcurrentRequests {
+    inner: parking_lot::Mutex<Concurrent>,
+}
+
+#[derive(Debug, Default)]
+struct Concurrent {
+    /// (arrival in µs, request id)
+    in_flight: BTreeSet<(u64, u64)>,
+    /// A `rate-limit` fault's cap and threshold while its window is open.
+    limit_override: Option<(u32, Duration)>,
+}
+
+/// Why a request was not admitted: the cap in force and how many long-running requests hold it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LongRunningRefusal {
+    pub cap: u32,
+    pub running: usize,
+}
+
+impl ConcurrentRequests {
+    /// Admit request `id` arriving at `now`, unless `cap` requests (the override's, else
+    /// `default_cap`) have already been running for the threshold or longer. Admitted requests must
+    /// be [`ConcurrentRequests::leave`]n when they end.
+    pub fn admit(
+        &self,
+        now: Duration,
+        id: u64,
+        default_cap: u32,
+    ) -> Result<(), LongRunningRefusal> {
+        let now_us = now.as_micros() as u64;
+        let mut g = self.inner.lock();
+        let (cap, threshold) = g
+            .limit_override
+            .unwrap_or((default_cap, LONG_RUNNING_THRESHOLD));
+        if let Some(cutoff) = now_us.checked_sub(threshold.as_micros() as u64) {
+            let running = g
+                .in_flight
+                .range(..=(cutoff, u64::MAX))
+                .take(cap as usize)
+                .count();
+            if running >= cap as usize {
+                return Err(LongRunningRefusal { cap, running });
+            }
+        }
+        g.in_flight.insert((now_us, id));
+        Ok(())
+    }
+
+    /// The request admitted at `arrived` with `id` has ended.
+    pub fn leave(&self, arrived: Duration, id: u64) {
+        self.inner
+            .lock()
+            .in_flight
+            .remove(&(arrived.as_micros() as u64, id));
+    }
+
+    /// Requests in flight that have run for at least `threshold` (the override's when set).
+    pub fn long_running(&self, now: Duration) -> usize {
+        let g = self.inner.lock();
+        let threshold = g.limit_override.map_or(LONG_RUNNING_THRESHOLD, |(_, t)| t);
+        match (now.as_micros() as u64).checked_sub(threshold.as_micros() as u64) {
+            Some(cutoff) => g.in_flight.range(..=(cutoff, u64::MAX)).count(),
+            None => 0,
+        }
+    }
+
+    pub fn in_flight(&self) -> usize {
+        self.inner.lock().in_flight.len()
+    }
+
+    /// Set (or with `None`, lift) a fault's cap and threshold.
+    pub fn set_override(&self, limit: Option<(u32, Duration)>) {
+        self.inner.lock().limit_override = limit;
+    }
 }
 
 #[cfg(test)]
@@ -128,5 +244,45 @@ mod tests {
         // The first call ages out 60 s after it was made.
         assert_eq!(a.usage(t(61)), (2, 3));
         assert_eq!(a.try_charge(t(61), 1), Ok((3, 3)));
+    }
+
+    #[test]
+    fn remaining_is_set_exactly_and_lifted_after() {
+        let a = ApiAllocation::new(100, Duration::from_secs(60));
+        let t = Duration::from_secs;
+        a.charge(t(0), 10);
+        a.set_remaining(t(1), Some(2));
+        assert_eq!(a.usage(t(1)), (98, 100));
+        assert!(a.try_charge(t(2), 1).is_ok());
+        assert!(a.try_charge(t(2), 1).is_ok());
+        assert_eq!(a.try_charge(t(2), 1), Err((100, 100)));
+        a.set_remaining(t(3), None);
+        assert_eq!(a.usage(t(3)), (12, 100));
+    }
+
+    #[test]
+    fn long_running_cap_counts_only_requests_past_the_threshold() {
+        let c = ConcurrentRequests::default();
+        let t = Duration::from_secs;
+        assert_eq!(c.admit(t(0), 1, 2), Ok(()));
+        assert_eq!(c.admit(t(1), 2, 2), Ok(()));
+        // Both are younger than 20 s: short calls are never capped.
+        assert_eq!(c.admit(t(5), 3, 2), Ok(()));
+        assert_eq!(c.long_running(t(21)), 2);
+        assert_eq!(
+            c.admit(t(21), 4, 2),
+            Err(LongRunningRefusal { cap: 2, running: 2 })
+        );
+        c.leave(t(0), 1);
+        assert_eq!(c.admit(t(21), 4, 2), Ok(()));
+        c.set_override(Some((1, t(1))));
+        assert_eq!(
+            c.long_running(t(21)),
+            2,
+            "the one that just arrived is not long-running"
+        );
+        assert!(c.admit(t(21), 5, 2).is_err());
+        c.set_override(None);
+        assert_eq!(c.in_flight(), 3);
     }
 }

@@ -155,6 +155,10 @@ pub async fn lock(ctx: &Ctx, keys: Vec<RowKey>) -> ApiResult<LockGuard> {
 
 /// Take row locks only, with the org's lock wait (the caller takes its processing slot after them).
 /// A timeout answers `UNABLE_TO_LOCK_ROW` naming the row that stayed locked.
+///
+/// Under a `lock-contention` fault another transaction first takes the rows and keeps them for the
+/// fault's `hold`, so this write — and any other writer of those rows meanwhile — really waits for
+/// them, up to the fault's `wait`.
 pub async fn lock_rows(org: &Org, keys: Vec<RowKey>) -> ApiResult<LockGuard> {
     if keys.is_empty() {
         return org
@@ -163,7 +167,19 @@ pub async fn lock_rows(org: &Org, keys: Vec<RowKey>) -> ApiResult<LockGuard> {
             .await
             .map_err(|_| unable_to_lock(&[]));
     }
-    let wait = org.config.read().lock_wait;
+    let mut wait = org.config.read().lock_wait;
+    if let Some((hold, busy, shutdown)) = contention(org, &keys) {
+        wait = hold.wait.unwrap_or(wait);
+        if let Ok(held) = org.locks.acquire(busy, std::time::Duration::ZERO).await {
+            tokio::spawn(async move {
+                tokio::select! {
+                    _ = tokio::time::sleep(hold.hold) => {}
+                    _ = shutdown.cancelled() => {}
+                }
+                drop(held);
+            });
+        }
+    }
     match org.locks.acquire(keys, wait).await {
         Ok(g) => Ok(g),
         Err(failed) => {
@@ -175,6 +191,49 @@ pub async fn lock_rows(org: &Org, keys: Vec<RowKey>) -> ApiResult<LockGuard> {
             Err(unable_to_lock(&ids))
         }
     }
+}
+
+/// Whether a `lock-contention` fault holds some of these rows for the request being served: the
+/// fault, the rows it holds, and the simulator's shutdown (which releases them early).
+fn contention(
+    org: &Org,
+    keys: &[RowKey],
+) -> Option<(
+    crate::faults::hooks::LockHold,
+    Vec<RowKey>,
+    tokio_util::sync::CancellationToken,
+)> {
+    let facts = crate::faults::context::current()?;
+    let name = |data: &OrgData, o: usize| data.schema.objects[o].name.clone();
+    let (first, mut names) = {
+        let data = org.data.read();
+        let names: Vec<String> = keys.iter().map(|(o, _)| name(&data, *o)).collect();
+        (keys.first().map(|(o, _)| name(&data, *o)), names)
+    };
+    names.dedup();
+    let probe = crate::faults::hooks::Probe {
+        api: facts.api,
+        object: facts.object.as_deref().or(first.as_deref()),
+        client: facts.client.as_deref(),
+        method: &facts.method,
+        path: &facts.path,
+        now: facts.state.clock.elapsed(),
+    };
+    let locking: Vec<&str> = names.iter().map(String::as_str).collect();
+    let hold = facts.state.faults.lock_contention(&probe, &locking)?;
+    let busy: Vec<RowKey> = if hold.objects.is_empty() {
+        keys.to_vec()
+    } else {
+        let data = org.data.read();
+        keys.iter()
+            .filter(|(o, _)| {
+                let object = &data.schema.objects[*o].name;
+                hold.objects.iter().any(|x| x.eq_ignore_ascii_case(object))
+            })
+            .copied()
+            .collect()
+    };
+    Some((hold, busy, facts.state.shutdown.clone()))
 }
 
 fn field_names(body: &Map<String, Json>) -> Vec<String> {

@@ -38,7 +38,10 @@ pub(crate) fn check(rules: &[(usize, FaultRule)]) -> Vec<PathError> {
 }
 
 /// The key of `later` to blame and why, if the two rules contradict each other.
-fn contradiction(earlier: &FaultRule, later: &FaultRule) -> Option<(&'static str, String)> {
+pub(crate) fn contradiction(
+    earlier: &FaultRule,
+    later: &FaultRule,
+) -> Option<(&'static str, String)> {
     let overlap = earlier.window.overlaps(&later.window);
     if !overlap {
         return None;

@@ -27,6 +27,17 @@ enum Token {
 pub struct RoutePattern {
     text: String,
     tokens: Vec<Token>,
+    /// The pattern as whole segments, when every `*` is a segment of its own and there is no `**`
+    /// (the common case, `/services/data/*/sobjects/Account`): matched segment by segment, without
+    /// the dynamic program, because every request is matched against every rule's route.
+    segments: Option<Vec<Segment>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Segment {
+    Literal(String),
+    /// `*` alone: any one segment.
+    Any,
 }
 
 /// Longer patterns are certainly mistakes, and the bound keeps matching cheap.
@@ -68,9 +79,18 @@ impl RoutePattern {
                 i += 1;
             }
         }
+        let segments = text[1..]
+            .split('/')
+            .map(|seg| match seg {
+                "*" => Some(Segment::Any),
+                s if s.contains('*') => None,
+                s => Some(Segment::Literal(s.to_string())),
+            })
+            .collect();
         Ok(Self {
             text: text.to_string(),
             tokens,
+            segments,
         })
     }
 
@@ -80,7 +100,25 @@ impl RoutePattern {
 
     /// Whether the pattern matches `path` or a leading run of its segments.
     pub fn matches(&self, path: &str) -> bool {
-        let path = path.split('?').next().unwrap_or(path).as_bytes();
+        let path = path.split('?').next().unwrap_or(path);
+        // Every match starts with the literal text before the first wildcard: most requests a
+        // rule does not concern are rejected here, without the dynamic program.
+        let literal = self.literal_prefix();
+        if !path.starts_with(literal) {
+            return false;
+        }
+        if literal.len() == self.text.len() {
+            return path.len() == literal.len() || path.as_bytes()[literal.len()] == b'/';
+        }
+        if let Some(segments) = &self.segments {
+            let mut parts = path[1..].split('/');
+            return segments.iter().all(|seg| match (seg, parts.next()) {
+                (Segment::Any, Some(_)) => true,
+                (Segment::Literal(l), Some(p)) => l == p,
+                (_, None) => false,
+            });
+        }
+        let path = path.as_bytes();
         let prefixes = matching_prefixes(&self.tokens, path);
         (0..=path.len()).any(|end| prefixes[end] && (end == path.len() || path[end] == b'/'))
     }
@@ -106,8 +144,9 @@ fn matching_prefixes(tokens: &[Token], path: &[u8]) -> Vec<bool> {
     // row[j]: the tokens consumed so far match path[..j].
     let mut row = vec![false; path.len() + 1];
     row[0] = true;
+    let mut next = vec![false; path.len() + 1];
     for token in tokens {
-        let mut next = vec![false; path.len() + 1];
+        next.fill(false);
         match token {
             Token::Byte(b) => {
                 for j in 0..path.len() {
@@ -125,7 +164,7 @@ fn matching_prefixes(tokens: &[Token], path: &[u8]) -> Vec<bool> {
                 }
             }
         }
-        row = next;
+        std::mem::swap(&mut row, &mut next);
     }
     row
 }
@@ -168,6 +207,46 @@ mod tests {
         assert!(!account.matches("/services/data/v62.0/x/sobjects/Account"));
         let any = pattern("/services/**/Account");
         assert!(any.matches("/services/data/v62.0/sobjects/Account"));
+    }
+
+    #[test]
+    fn segment_patterns_match_as_the_general_matcher_does() {
+        let patterns = [
+            "/services/data/*/sobjects/Account",
+            "/services/data/*/composite",
+            "/services/*/*",
+            "/services/",
+            "/a/*/",
+            "/services/data/v*/query",
+            "/services/**/Account",
+        ];
+        let paths = [
+            "/services/data/v62.0/sobjects/Account",
+            "/services/data/v62.0/sobjects/Account/001000000000001",
+            "/services/data/v62.0/sobjects/Accounts",
+            "/services/data/v62.0/composite/sobjects",
+            "/services/data/v62.0/compositex",
+            "/services/data/v62.0/query",
+            "/services/data",
+            "/services/",
+            "/services",
+            "/a//",
+            "/a/b/",
+            "/a/b/c",
+            "/",
+        ];
+        for p in patterns {
+            let pattern = pattern(p);
+            let general = |path: &str| {
+                let bytes = path.as_bytes();
+                let prefixes = matching_prefixes(&pattern.tokens, bytes);
+                (0..=bytes.len())
+                    .any(|end| prefixes[end] && (end == bytes.len() || bytes[end] == b'/'))
+            };
+            for path in paths {
+                assert_eq!(pattern.matches(path), general(path), "{p} on {path}");
+            }
+        }
     }
 
     #[test]
