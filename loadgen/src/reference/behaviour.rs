@@ -117,6 +117,12 @@ pub const REFERENCE_BASE: Duration = Duration::from_millis(100);
 /// See [`REFERENCE_BASE`].
 pub const REFERENCE_CAP: Duration = Duration::from_secs(20);
 
+/// How long the references stop writing after `TotalRequests Limit exceeded.` before one request
+/// tests the allocation again. Scenarios squeeze the 24-hour window into minutes and a reference
+/// cannot know by how much, so it probes often: one call per 10 s is 8,640 a day, a rounding error
+/// against any edition's allocation (the retry policy's own default, 5 minutes, suits a real day).
+pub const REFERENCE_LIMIT_HOLD: Duration = Duration::from_secs(10);
+
 /// The retry strategy a profile runs.
 ///
 /// * `explicit` (`--retry` / `SFCHAOS_RETRY`, the full strategy grammar of [`crate::retry::spec`])
@@ -152,6 +158,9 @@ pub fn retry_spec(
             }
         }
     };
+    if explicit.is_none() {
+        spec.limit_hold = REFERENCE_LIMIT_HOLD;
+    }
     if behaviour.blind_retries {
         spec.max_attempts = None;
         spec.budget = None;

@@ -149,9 +149,13 @@ pub fn parse_event(body: &[u8]) -> Result<Event, String> {
     Ok(event)
 }
 
+/// Unknown keys are ignored (the harness may send more than this reference uses, as it may to any
+/// integration).
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
 struct RawBatch {
+    /// The sender's id for the load, kept when given.
+    #[serde(default)]
+    id: Option<String>,
     object: String,
     #[serde(default)]
     external_id_field: Option<String>,
@@ -178,7 +182,10 @@ pub fn parse_batch(body: &[u8]) -> Result<BatchLoad, String> {
         return Err(format!("records[{i}] has no {ext}"));
     }
     Ok(BatchLoad {
-        id: format!("batch-{}", uuid::Uuid::new_v4()),
+        id: raw
+            .id
+            .filter(|id| !id.is_empty())
+            .unwrap_or_else(|| format!("batch-{}", uuid::Uuid::new_v4())),
         object: raw.object,
         external_id_field: ext,
         records: raw.records,
@@ -228,5 +235,7 @@ mod tests {
             "records[0] has no External_Id__c"
         );
         assert!(parse_batch(br#"{"object":"Account","records":[]}"#).is_err());
+        let from_harness = br#"{"id":"batch-big-0","object":"Account","external_id_field":"External_Id__c","records":[{"External_Id__c":"A-1"}],"extra":1}"#;
+        assert_eq!(parse_batch(from_harness).unwrap().id, "batch-big-0");
     }
 }

@@ -22,6 +22,10 @@ use std::collections::HashMap;
 
 use simulator::journal::JournalEntry;
 
+/// Consecutive retry delays needed before judging their growth: jittered delays vary a lot from
+/// one retry to the next, so a handful can look fixed by chance.
+const MIN_GROWTH_SAMPLES: u64 = 20;
+
 use super::evidence::Evidence;
 use super::facts::{Facts, Failure};
 use super::stats::{ramp, ratio, req, score_from_penalties, Examples, GeoMean, Welford};
@@ -202,7 +206,7 @@ impl Detector for BlindRetries {
         // Immediate retries.
         let immediate_share = ratio(self.never_waited.count as f64, self.chains2 as f64);
         if self.chains2 >= 3 {
-            penalties.push(ramp(immediate_share, 0.2, 0.7, 25.0));
+            penalties.push(ramp(immediate_share, 0.2, 0.7, 40.0));
             if immediate_share > 0.2 {
                 findings.push(
                     Finding::new(
@@ -220,8 +224,12 @@ impl Detector for BlindRetries {
         }
 
         // Growth factor.
-        if let Some(g) = self.growth.value().filter(|_| self.growth.n >= 5) {
-            penalties.push(ramp(g, 1.7, 1.1, 15.0));
+        if let Some(g) = self
+            .growth
+            .value()
+            .filter(|_| self.growth.n >= MIN_GROWTH_SAMPLES)
+        {
+            penalties.push(ramp(g, 1.7, 1.1, 25.0));
             let (sev, what) = match g {
                 g if g < 1.2 => (Severity::Warning, "immediate or fixed delays"),
                 g if g < 1.7 => (Severity::Info, "slow growth (×1.5-style or decorrelated)"),

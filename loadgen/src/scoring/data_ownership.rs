@@ -264,7 +264,7 @@ impl Detector for DataOwnership<'_> {
 
         let v = ratio(self.violations.count as f64, self.writes as f64);
         if self.violations.count > 0 {
-            penalties.push(10.0 + ramp(v, 0.01, 0.2, 40.0));
+            penalties.push(10.0 + ramp(v, 0.01, 0.2, 50.0));
             let mut fields: Vec<(String, u64)> = self
                 .owned
                 .iter()

@@ -7,7 +7,8 @@
 //!
 //! Signals:
 //! - detection: a paging alert (warning or critical, not a resolution) within [`DETECT_WITHIN_US`]
-//!   of each incident's onset; missed incidents;
+//!   of each incident's onset, or one still open at onset (the latest alert before it pages);
+//!   missed incidents;
 //! - time to alert (median over detected incidents);
 //! - false alarms: paging alerts outside every incident (from 5 s before onset to 60 s after its
 //!   end), fault window and restart;
@@ -180,8 +181,19 @@ impl Detector for Observability<'_> {
                 .iter()
                 .filter(|&&t| t + 2_000_000 >= onset && t <= onset + DETECT_WITHIN_US)
                 .min();
+            // An alert still open at onset (the latest alert before it pages, nothing resolved
+            // it since) already has someone looking: the incident is detected at once.
+            let still_open = || {
+                self.ev
+                    .alerts
+                    .iter()
+                    .filter(|a| (a.t_us.max(0) as u64) < onset)
+                    .max_by_key(|a| a.t_us)
+                    .is_some_and(|a| a.pages())
+            };
             match first {
                 Some(&t) => delays.push(t.saturating_sub(onset)),
+                None if still_open() => delays.push(0),
                 None => missed.push(format!("{} {}", w.label, window(onset, w.end))),
             }
         }

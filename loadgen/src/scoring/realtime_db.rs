@@ -3,9 +3,13 @@
 //! Salesforce.
 //!
 //! Signals:
-//! - API calls per accepted event: first attempts (retries are blind-retries' business) of REST and
-//!   composite reads, queries, writes and describes, excluding change-seeking poll queries (polling's
-//!   business), divided by the events the integration accepted;
+//! - API calls per write: successful REST and composite reads, queries, writes and describes,
+//!   excluding change-seeking poll queries (polling's business), divided by the successful writes
+//!   records (by the accepted events when the integration wrote nothing). Successful calls, because a failed
+//!   attempt and its retry are blind-retries' business and a dropped event costs nothing here;
+//!   per write, because that is what an event turns into — a read-then-write integration scores 2,
+//!   one that writes from the event alone scores 1. (First attempts per event undercount: a new
+//!   event for a key whose earlier request failed looks like a retry of it.)
 //! - redundant reads: a GET or query of exactly the same path whose answer cannot have changed (same
 //!   result hash, no write to its records in between), and describes of an object already described
 //!   in the last minute with no schema error since; as a share of reads;
@@ -26,6 +30,8 @@ use crate::scenario::AntiPattern;
 
 /// A describe of an object described less than this long ago is redundant (absent a schema error).
 const DESCRIBE_TTL_US: u64 = 60_000_000;
+/// Fewer redundant reads than this are not judged (one re-read in two reads is not a habit).
+const MIN_REDUNDANT: u64 = 5;
 /// Below this Salesforce p50, coupling cannot be told from fast answers.
 const COUPLING_MIN_SF_P50_US: f64 = 20_000.0;
 
@@ -37,6 +43,7 @@ struct LastRead {
 pub struct RealtimeDb<'a> {
     ev: &'a Evidence,
     calls: u64,
+    writes: u64,
     reads: u64,
     redundant: Examples,
     last_read: FastMap<u64, LastRead>,
@@ -58,6 +65,7 @@ impl<'a> RealtimeDb<'a> {
         RealtimeDb {
             ev,
             calls: 0,
+            writes: 0,
             reads: 0,
             redundant: Examples::default(),
             last_read: FastMap::default(),
@@ -183,10 +191,11 @@ impl Detector for RealtimeDb<'_> {
         if !counted {
             return;
         }
-        if f.retry.is_none() {
+        if f.failure.is_none() && e.status != 0 {
             self.calls += 1;
-        }
-        if f.failure.is_none() {
+            if f.op == Op::Write {
+                self.writes += e.ids.len().max(1) as u64;
+            }
             self.sf_latency.record(e.latency_us as f64);
         }
         match f.op {
@@ -218,7 +227,12 @@ impl Detector for RealtimeDb<'_> {
         let mut findings = Vec::new();
         let mut penalties = Vec::new();
 
-        let per_event = ratio(self.calls as f64, self.events as f64);
+        let (per, unit) = if self.writes > 0 {
+            (self.writes, "records written")
+        } else {
+            (self.events, "accepted events")
+        };
+        let per_event = ratio(self.calls as f64, per as f64);
         penalties.push(ramp(per_event, 1.0, 2.0, 60.0));
         findings.push(
             Finding::new(
@@ -228,15 +242,17 @@ impl Detector for RealtimeDb<'_> {
                     _ => Severity::Info,
                 },
                 format!(
-                    "{per_event:.2} Salesforce calls per accepted event ({} first attempts for {} events; budget 1)",
-                    self.calls, self.events
+                    "{per_event:.2} Salesforce calls per record written ({} successful calls for {per} {unit}; budget 1)",
+                    self.calls
                 ),
             )
             .count(self.calls),
         );
 
         let share = ratio(self.redundant.count as f64, self.reads as f64);
-        penalties.push(ramp(share, 0.05, 0.4, 20.0));
+        if self.redundant.count >= MIN_REDUNDANT {
+            penalties.push(ramp(share, 0.05, 0.4, 20.0));
+        }
         if self.redundant.count > 0 {
             findings.push(
                 Finding::new(
