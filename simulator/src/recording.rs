@@ -180,6 +180,11 @@ pub async fn record(State(state): State<SimState>, req: Request, next: Next) -> 
         if let Some(n) = resp.extensions_mut().remove::<JournalNote>() {
             apply_note(&mut e, n);
         }
+        if e.object.is_none() {
+            // Requests refused before a handler noted them (limits, sessions, validation errors)
+            // still name the object their path does, so "writes to Account" counts them.
+            e.object = object_of_path(&e.path);
+        }
         if let Some(items) = resp.extensions_mut().remove::<ItemFaultNote>() {
             e.item_faults = items.0;
         }
@@ -215,6 +220,24 @@ pub struct Identity {
     pub user: String,
     pub app: Option<String>,
     pub org: Option<String>,
+}
+
+/// The sObject a REST path addresses: `/services/data/vNN.N/sobjects/{Object}/…` or
+/// `/services/data/vNN.N/composite/sobjects/{Object}/…` (not describeGlobal's bare `/sobjects`).
+fn object_of_path(path: &str) -> Option<String> {
+    let path = path.split('?').next().unwrap_or(path);
+    let rest = path.strip_prefix("/services/data/")?;
+    let mut segs = rest.split('/').skip(1).filter(|s| !s.is_empty());
+    let mut seg = segs.next()?;
+    if seg == "composite" {
+        seg = segs.next()?;
+    }
+    if seg != "sobjects" {
+        return None;
+    }
+    let object = segs.next()?;
+    let valid = object.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    valid.then(|| object.to_string())
 }
 
 fn apply_note(e: &mut JournalEntry, n: JournalNote) {
@@ -262,4 +285,26 @@ fn truncate(s: &str, n: usize) -> String {
         end -= 1;
     }
     s[..end].to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::object_of_path;
+
+    #[test]
+    fn the_object_comes_from_sobject_paths_only() {
+        let of = |p: &str| object_of_path(p);
+        assert_eq!(
+            of("/services/data/v62.0/sobjects/Account/External_Id__c/A-1").as_deref(),
+            Some("Account")
+        );
+        assert_eq!(
+            of("/services/data/v62.0/composite/sobjects/Contact?allOrNone=true").as_deref(),
+            Some("Contact")
+        );
+        assert_eq!(of("/services/data/v62.0/sobjects"), None);
+        assert_eq!(of("/services/data/v62.0/sobjects/"), None);
+        assert_eq!(of("/services/data/v62.0/query?q=SELECT+Id+FROM+Account"), None);
+        assert_eq!(of("/services/oauth2/token"), None);
+    }
 }

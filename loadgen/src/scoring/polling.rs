@@ -23,7 +23,7 @@ use std::hash::{Hash, Hasher};
 use simulator::journal::JournalEntry;
 
 use super::evidence::{ActorEdit, ChangeRecord, Evidence, SinkDelivery};
-use super::facts::{Facts, Op};
+use super::facts::{Facts, Op, Who};
 use super::hash::{hash_of, FastHasher, FastMap};
 use super::realtime_db::{is_change_seeking, is_feed_route};
 use super::stats::{ramp, ratio, req, score_from_penalties, LogHistogram, Welford};
@@ -106,11 +106,17 @@ impl Detector for Polling<'_> {
     }
 
     fn journal(&mut self, e: &JournalEntry, f: &Facts) {
-        if !f.integration_request() {
+        // A subscription made while the integration started up (before scenario time zero) is
+        // the usual case: it listens for the whole run.
+        if f.who == Who::Integration
+            && f.op == Op::Streaming
+            && e.route == "streaming.subscribe"
+            && f.failure.is_none()
+        {
+            self.subscriptions += 1;
             return;
         }
-        if f.op == Op::Streaming && e.route == "streaming.subscribe" && f.failure.is_none() {
-            self.subscriptions += 1;
+        if !f.integration_request() {
             return;
         }
         let feed = is_feed_route(&e.route);

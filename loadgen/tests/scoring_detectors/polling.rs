@@ -111,6 +111,23 @@ fn change_data_capture_scores_high() {
 }
 
 #[test]
+fn a_subscription_made_while_starting_up_counts() {
+    let mut r = Run::new(90);
+    r.with_actor(false);
+    r.req(0, "POST", "streaming.subscribe", "/cometd/62.0", 200);
+    // The subscription was the integration's first request, before scenario time zero.
+    r.ev.journal_before_start = 1;
+    for i in 0..10u64 {
+        let t = i * 8 * S;
+        r.change(t, i, ACTOR, "UPDATE", json!({"Phone": "1"}));
+        r.deliver(t + 300 * MS, i);
+    }
+    let a = r.assess(Polling);
+    assert_score(&a, 95..=100);
+    finding(&a, "subscribed to change events");
+}
+
+#[test]
 fn changes_that_never_reach_the_sink_are_flagged() {
     let mut r = Run::new(90);
     r.with_actor(false);
