@@ -13,6 +13,11 @@
 use std::process::Command;
 use std::time::Duration;
 
+/// The allocator the `sfchaos` binary runs with, so the simulator is measured as it ships (the
+/// baseline server in the same process uses it too).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const WRK_SECS: &str = "10s";
 
 fn wrk(url: &str, header: Option<&str>) -> f64 {

@@ -236,7 +236,9 @@ fn object_of_path(path: &str) -> Option<String> {
         return None;
     }
     let object = segs.next()?;
-    let valid = object.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    let valid = object
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || c == '_');
     valid.then(|| object.to_string())
 }
 
@@ -304,7 +306,10 @@ mod tests {
         );
         assert_eq!(of("/services/data/v62.0/sobjects"), None);
         assert_eq!(of("/services/data/v62.0/sobjects/"), None);
-        assert_eq!(of("/services/data/v62.0/query?q=SELECT+Id+FROM+Account"), None);
+        assert_eq!(
+            of("/services/data/v62.0/query?q=SELECT+Id+FROM+Account"),
+            None
+        );
         assert_eq!(of("/services/oauth2/token"), None);
     }
 }

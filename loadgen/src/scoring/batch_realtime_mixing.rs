@@ -24,6 +24,10 @@ use super::{Assessment, Context, Detector, EvidenceError, Finding, Severity};
 use crate::ledger::LedgerEntry;
 use crate::scenario::AntiPattern;
 
+/// A job is "during peak" only this far inside a peak window: the integration reads the windows
+/// as offsets from its own start, which precedes the harness's scenario time zero by its start-up.
+const PEAK_EDGE_US: u64 = 2_000_000;
+
 /// Salesforce's guidance: Bulk above 2,000 records, Composite/Collections below.
 pub const BULK_MIN_ROWS: u64 = 2_000;
 
@@ -216,7 +220,10 @@ impl Detector for BatchRealtimeMixing<'_> {
             let mut at_peak: Vec<(u64, u64)> = created
                 .iter()
                 .filter_map(|j| j.created)
-                .filter(|(t, _)| windows::contains(&peak, *t))
+                .filter(|(t, _)| {
+                    windows::contains(&peak, t.saturating_sub(PEAK_EDGE_US))
+                        && windows::contains(&peak, t + PEAK_EDGE_US)
+                })
                 .collect();
             at_peak.sort_unstable();
             if !at_peak.is_empty() {

@@ -25,6 +25,9 @@ use simulator::journal::JournalEntry;
 /// Consecutive retry delays needed before judging their growth: jittered delays vary a lot from
 /// one retry to the next, so a handful can look fixed by chance.
 const MIN_GROWTH_SAMPLES: u64 = 20;
+/// First retries needed before judging how soon they came. Full jitter on a 100 ms base sends a
+/// quarter of first retries within 50 ms; an integration that does not wait sends all of them.
+const MIN_FIRST_RETRIES: u64 = 10;
 
 use super::evidence::Evidence;
 use super::facts::{Facts, Failure};
@@ -56,6 +59,9 @@ pub struct BlindRetries {
     client_codes: HashMap<String, u64>,
     chains2: u64,
     never_waited: Examples,
+    /// First retries of an operation, and those sent within [`IMMEDIATE_US`].
+    first_retries: u64,
+    first_immediate: u64,
     growth: GeoMean,
     cohorts: HashMap<u64, Cohort>,
     retry_after_seen: u64,
@@ -81,6 +87,8 @@ impl BlindRetries {
             client_codes: HashMap::new(),
             chains2: 0,
             never_waited: Examples::default(),
+            first_retries: 0,
+            first_immediate: 0,
             growth: GeoMean::default(),
             cohorts: HashMap::new(),
             retry_after_seen: 0,
@@ -159,6 +167,10 @@ impl Detector for BlindRetries {
             }
         }
         if r.attempt == 1 {
+            self.first_retries += 1;
+            if r.delay_us < IMMEDIATE_US {
+                self.first_immediate += 1;
+            }
             let c = self.cohorts.entry(r.cohort).or_default();
             c.first_delays.push(r.delay_us as f64);
             if c.first_times.len() < WAVE_SAMPLE {
@@ -219,6 +231,26 @@ impl Detector for BlindRetries {
                     )
                     .count(self.never_waited.count)
                     .evidence(self.never_waited.items.clone()),
+                );
+            }
+        }
+
+        // Immediate first retries, when too few operations were retried twice to judge chains.
+        let first_share = ratio(self.first_immediate as f64, self.first_retries as f64);
+        if self.chains2 < 3 && self.first_retries >= MIN_FIRST_RETRIES {
+            penalties.push(ramp(first_share, 0.4, 0.9, 30.0));
+            if first_share > 0.4 {
+                findings.push(
+                    Finding::new(
+                        Severity::Critical,
+                        format!(
+                            "retries at once: {:.0}% of {} first retries came within {} ms of the failure",
+                            first_share * 100.0,
+                            self.first_retries,
+                            IMMEDIATE_US / 1000
+                        ),
+                    )
+                    .count(self.first_immediate),
                 );
             }
         }

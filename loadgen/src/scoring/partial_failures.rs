@@ -144,7 +144,7 @@ impl Detector for PartialFailures {
         if !self.failed_jobs.is_empty() {
             let share = ratio(unread.len() as f64, self.failed_jobs.len() as f64);
             if !unread.is_empty() {
-                penalties.push(5.0 + ramp(share, 0.0, 0.5, 30.0));
+                penalties.push(10.0 + ramp(share, 0.0, 0.5, 45.0));
                 findings.push(
                     Finding::new(
                         Severity::Critical,

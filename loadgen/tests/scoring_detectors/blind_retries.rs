@@ -116,3 +116,51 @@ fn not_exercised_without_failures() {
     let a = outage_run().assess(BlindRetries);
     assert_not_exercised(&a);
 }
+
+#[test]
+fn sporadic_errors_retried_at_once_score_low() {
+    // 10% of writes fail with a transient error and are retried once, at once: too few
+    // operations fail twice to judge chains, but every first retry came without a wait.
+    let mut r = Run::new(60);
+    r.fault("blips", "error", 0, Some(60));
+    let mut op = 0;
+    for i in 0..600u64 {
+        let t = i * 100 * MS;
+        if i % 10 == 3 {
+            let e = r.write(t, op, 503);
+            e.fault = tag("blips", "error", "respond:503");
+            r.write(t + 8 * MS, op, 200);
+        } else {
+            r.write(t, op, 200);
+        }
+        op += 1;
+    }
+    let a = r.assess(BlindRetries);
+    assert_eq!(finding(&a, "retries at once").severity, Severity::Critical);
+    assert!(a.score.unwrap() <= 70, "{a:#?}");
+}
+
+#[test]
+fn sporadic_errors_retried_after_a_jittered_wait_are_not_called_immediate() {
+    let mut r = Run::new(60);
+    r.fault("blips", "error", 0, Some(60));
+    let mut rng = ChaCha8Rng::seed_from_u64(3);
+    for i in 0..600u64 {
+        let t = i * 100 * MS;
+        if i % 10 == 3 {
+            let e = r.write(t, i, 503);
+            e.fault = tag("blips", "error", "respond:503");
+            // Full jitter on a 100 ms base: U(0, 200 ms).
+            r.write(t + 5 * MS + rng.random_range(0..200 * MS), i, 200);
+        } else {
+            r.write(t, i, 200);
+        }
+    }
+    let a = r.assess(BlindRetries);
+    assert!(
+        !a.findings
+            .iter()
+            .any(|f| f.message.contains("retries at once")),
+        "{a:#?}"
+    );
+}

@@ -52,6 +52,8 @@ impl From<Result<(), CallError>> for Outcome {
 pub struct RecordCache {
     /// Short lock, never across an `.await`.
     records: Mutex<HashMap<Key, Map<String, Value>>>,
+    /// `(object, external id field)` pairs whose records were loaded in one query.
+    loaded: Mutex<std::collections::HashSet<(String, String)>>,
 }
 
 /// Records kept before the cache starts over.
@@ -60,6 +62,14 @@ const RECORD_CACHE_CAP: usize = 100_000;
 impl RecordCache {
     pub fn get(&self, key: &Key) -> Option<Map<String, Value>> {
         self.records.lock().get(key).cloned()
+    }
+
+    /// Whether the records of `key`'s object were loaded already; marks them loaded.
+    pub fn first_load(&self, key: &Key) -> bool {
+        self.loaded.lock().insert((
+            key.object.to_ascii_lowercase(),
+            key.ext_field.to_ascii_lowercase(),
+        ))
     }
 
     pub fn put(&self, key: &Key, record: &Map<String, Value>) {

@@ -292,10 +292,12 @@ impl Engine {
             None if self.behaviour.realtime_db => None,
             None => match self.records.get(key) {
                 Some(copy) => Some(copy),
-                None => {
-                    let names: Vec<&str> = known.iter().map(String::as_str).collect();
-                    self.read_record(key, &names).await?.map(|r| r.fields)
+                None if self.records.first_load(key) => {
+                    self.load_copies(key, &known).await?;
+                    self.records.get(key)
                 }
+                // Loaded already and not there: a record this build has not seen yet.
+                None => None,
             },
         };
         let mut body: Map<String, Value> = base
@@ -308,6 +310,47 @@ impl Engine {
             self.records.put(key, &body);
         }
         Ok(body)
+    }
+
+    /// A whole-record writer's copy of its object, loaded once with one query (the usual "mirror
+    /// the object at start" of such builds) rather than a read per record.
+    async fn load_copies(&self, key: &Key, known: &[String]) -> Result<(), CallError> {
+        let mut names: Vec<&str> = known.iter().map(String::as_str).collect();
+        if !names.iter().any(|n| n.eq_ignore_ascii_case(&key.ext_field)) {
+            names.push(&key.ext_field);
+        }
+        let soql = format!(
+            "SELECT {} FROM {} WHERE {} != null",
+            names.join(", "),
+            key.object,
+            key.ext_field
+        );
+        let rows = self
+            .sf
+            .call(|c| {
+                let soql = &soql;
+                async move { c.query_all(soql).await }
+            })
+            .await?;
+        for row in rows {
+            let Value::Object(mut fields) = row else {
+                continue;
+            };
+            fields.remove("attributes");
+            let ext = fields
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(&key.ext_field))
+                .and_then(|(_, v)| v.as_str().map(str::to_owned));
+            if let Some(ext_value) = ext {
+                let k = Key {
+                    object: key.object.clone(),
+                    ext_field: key.ext_field.clone(),
+                    ext_value,
+                };
+                self.records.put(&k, &fields);
+            }
+        }
+        Ok(())
     }
 
     /// Run `write`; if Salesforce says a field is unknown (and the profile reads the schema),
