@@ -1,7 +1,7 @@
 //! `schema-assumptions`: hard-coding the schema, so one admin's change stops everything.
 //!
 //! Signals, around each `schema-change` fault (time `T`, object `O`, field `F`):
-//! - the schema-error rate of the integration's first-attempt writes to `O` after `T`
+//! - the schema-error rate of the integration's first-attempt reads and writes of `O` after `T`
 //!   (`INVALID_FIELD`, `REQUIRED_FIELD_MISSING`, `STRING_TOO_LONG`, …, or per-item failures);
 //! - adaptation time: from `T` to the last such error, "never" when they continue into the last
 //!   tenth of the load period after it;
@@ -9,8 +9,8 @@
 //!   up right in the org — the cost paid by unaffected records;
 //! - describe calls on `O` after `T` (re-reading the schema is how a build adapts).
 //!
-//! Exercised when a schema change took effect during load and the integration wrote to the
-//! changed object afterwards (at least 5 writes).
+//! Exercised when a schema change took effect during load and the integration read or wrote the
+//! changed object afterwards (at least 5 first attempts).
 
 use std::collections::HashSet;
 
@@ -117,8 +117,11 @@ impl Detector for SchemaAssumptions {
             }
             return;
         }
-        let is_write = f.op == Op::Write || (f.op == Op::Bulk && e.route.ends_with("upload"));
-        if !is_write || (f.sub && f.op != Op::Write) {
+        // Reads count as well as writes: a build that reads its hard-coded field list fails there
+        // before it ever writes.
+        let is_op = matches!(f.op, Op::Write | Op::Read | Op::Query)
+            || (f.op == Op::Bulk && e.route.ends_with("upload"));
+        if !is_op || (f.sub && f.op != Op::Write) {
             return;
         }
         // An outer composite request is counted through its subrequests.
@@ -173,7 +176,7 @@ impl Detector for SchemaAssumptions {
         };
         if self.after_writes < MIN_WRITES {
             return Assessment::not_exercised(format!(
-                "the integration wrote to {object} fewer than {MIN_WRITES} times after the {change}"
+                "the integration read or wrote {object} fewer than {MIN_WRITES} times after the {change}"
             ));
         }
         let what = match field {
@@ -194,7 +197,7 @@ impl Detector for SchemaAssumptions {
                         Severity::Warning
                     },
                     format!(
-                        "{:.0}% of writes to {object} failed on the schema after the {what} at {} (before: {:.0}% succeeded)",
+                        "{:.0}% of reads and writes of {object} failed on the schema after the {what} at {} (before: {:.0}% succeeded)",
                         rate * 100.0,
                         super::stats::secs(*at),
                         ratio(self.before.1 as f64, self.before.0 as f64) * 100.0
