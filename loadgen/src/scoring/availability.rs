@@ -2,7 +2,8 @@
 //!
 //! Signals, around each injected outage (any mode):
 //! - accepted events that never landed: ledger problems whose last event was sent during an outage
-//!   or in the 30 s after it (the backlog), as a share of the events accepted then;
+//!   or in the 30 s after it (the backlog), as a share of the events accepted then — except in the
+//!   30 s before a harness action stopped the integration (losses there are rollback's);
 //! - the acceptance rate of events sent during outages (refusing work is honest, but it is not
 //!   buffering);
 //! - unbounded waits: requests held by a `hang` until the hang ended although at least 30 s of it
@@ -56,7 +57,14 @@ impl<'a> Availability<'a> {
             .filter(|f| f.installed && f.kind == "outage" && f.mode.as_deref() == Some("hang"))
             .map(|f| (f.id.clone(), f.span.end_or(end)))
             .collect();
-        let backlog = outages.iter().map(|(s, e)| (*s, e + BACKLOG_US)).collect();
+        let backlog: Vec<(u64, u64)> = outages.iter().map(|(s, e)| (*s, e + BACKLOG_US)).collect();
+        // Work accepted shortly before the harness stopped the integration and lost with it is
+        // rollback's evidence (a queue that does not survive a restart), not availability's.
+        let before_actions: Vec<(u64, u64)> = super::lifecycle::action_spans(ev)
+            .iter()
+            .map(|(start, _, _)| (start.saturating_sub(BACKLOG_US), *start))
+            .collect();
+        let backlog = windows::subtract(&backlog, &before_actions);
         Availability {
             ev,
             outages,

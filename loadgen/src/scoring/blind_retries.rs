@@ -25,6 +25,9 @@ use simulator::journal::JournalEntry;
 /// Consecutive retry delays needed before judging their growth: jittered delays vary a lot from
 /// one retry to the next, so a handful can look fixed by chance.
 const MIN_GROWTH_SAMPLES: u64 = 20;
+/// Fewer identified retries than this say nothing about how a build retries (it mostly gave up,
+/// queued the work or failed it).
+const MIN_RETRIES: u64 = 5;
 /// First retries needed before judging how soon they came. Full jitter on a 100 ms base sends a
 /// quarter of first retries within 50 ms; an integration that does not wait sends all of them.
 const MIN_FIRST_RETRIES: u64 = 10;
@@ -184,6 +187,12 @@ impl Detector for BlindRetries {
             return Assessment::not_exercised(
                 "no request of the integration failed: nothing to retry",
             );
+        }
+        if self.retries < MIN_RETRIES && self.daily_exhausted.count == 0 {
+            return Assessment::not_exercised(format!(
+                "{} failed requests but only {} retries: too few to judge how the build retries",
+                self.failures, self.retries
+            ));
         }
         let mut findings = Vec::new();
         let mut penalties = Vec::new();

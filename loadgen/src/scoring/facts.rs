@@ -126,9 +126,17 @@ impl Op {
         if route.ends_with(".retrieve") {
             return Op::Read;
         }
+        // A request refused before a handler named its route (a limit, a session, a validation
+        // error) is classified by its path.
+        if route.is_empty() && e.path.contains("/query") && e.api == Api::Rest {
+            return Op::Query;
+        }
         match e.method.as_str() {
             "GET" | "HEAD" => {
-                if route.starts_with("sobjects") || route.starts_with("composite") {
+                if route.starts_with("sobjects")
+                    || route.starts_with("composite")
+                    || (route.is_empty() && e.object.is_some())
+                {
                     Op::Read
                 } else {
                     Op::Other

@@ -75,6 +75,8 @@ pub struct Observability<'a> {
     windows: Vec<Window>,
     requests_until_scrape: u64,
     last_scrape_us: Option<u64>,
+    /// Harness actions that stop the integration: `(start, end, name)`.
+    actions: Vec<(u64, u64, String)>,
 }
 
 impl<'a> Observability<'a> {
@@ -111,6 +113,7 @@ impl<'a> Observability<'a> {
         Observability {
             ev,
             windows,
+            actions: action_spans(ev),
             requests_until_scrape: 0,
             last_scrape_us,
         }
@@ -149,7 +152,18 @@ impl Detector for Observability<'_> {
             self.requests_until_scrape += 1;
         }
         // A failure is visible to the integration when its answer (or its timeout) comes.
-        self.outcome_at(e.t_us + e.latency_us, false, f.failure.is_some());
+        let end = e.t_us + e.latency_us;
+        // A request cut off because the harness stopped the integration (crash-restart, deploy,
+        // …) did not fail because of Salesforce: the process that sent it is gone.
+        let cut_off = e.status == 0
+            && self
+                .actions
+                .iter()
+                .any(|(start, stop, _)| end >= *start && end <= *stop);
+        if cut_off {
+            return;
+        }
+        self.outcome_at(end, false, f.failure.is_some());
     }
 
     fn delivery(&mut self, d: &SinkDelivery) {

@@ -164,3 +164,18 @@ fn sporadic_errors_retried_after_a_jittered_wait_are_not_called_immediate() {
         "{a:#?}"
     );
 }
+
+#[test]
+fn failures_that_were_hardly_retried_do_not_exercise_it() {
+    // Forty writes time out and the build queues them instead of retrying: nothing to judge.
+    let mut r = Run::new(30);
+    r.fault("hang", "outage", 5, Some(15));
+    for i in 0..40u64 {
+        let e = r.write(5 * S + i * 100 * MS, i, 0);
+        e.latency_us = 10 * S;
+    }
+    for i in 0..3u64 {
+        r.write(20 * S + i * 100 * MS, i, 200);
+    }
+    assert_not_exercised(&r.assess(BlindRetries));
+}
