@@ -123,6 +123,16 @@ pub async fn run(opts: CompareCliOptions) -> Result<Outcome, UsageError> {
                     &run.summary,
                 )
                 .map_err(|e| UsageError::new(format!("{}: {e}", dir.display())))?;
+                if progress != ProgressMode::Quiet {
+                    eprintln!(
+                        "sfchaos: {} seed {seed}: {} calls ({} writes), done at {:.2}s, success {:.1}%",
+                        choice.label,
+                        measured.calls,
+                        measured.writes,
+                        measured.completion_time_s,
+                        measured.success_rate * 100.0
+                    );
+                }
                 runs.push(measured);
             }
             if let Some(s) = compare::summarise(&choice.label, &runs) {

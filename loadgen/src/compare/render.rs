@@ -71,19 +71,18 @@ pub fn svg(report: &CompareReport) -> String {
             report.seeds.len()
         ))
     );
-    let panels: [(&str, Box<dyn Fn(usize) -> f64>, &str); 2] = [
-        (
-            "Salesforce calls",
-            Box::new(|i| report.strategies[i].calls),
-            "",
-        ),
-        (
-            "completion time",
-            Box::new(|i| report.strategies[i].completion_time_s),
-            "s",
-        ),
+    let calls: Vec<f64> = report.strategies.iter().map(|s| s.calls).collect();
+    let times: Vec<f64> = report
+        .strategies
+        .iter()
+        .map(|s| s.completion_time_s)
+        .collect();
+    let panels = [
+        ("Salesforce calls", calls, ""),
+        ("completion time", times, "s"),
     ];
-    for (p, (title, value, unit)) in panels.iter().enumerate() {
+    for (p, (title, values, unit)) in panels.iter().enumerate() {
+        let value = |i: usize| values[i];
         let x0 = LABEL_W + p as f64 * (PANEL_W + 30.0);
         let _ = write!(
             out,
