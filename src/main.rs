@@ -112,7 +112,7 @@ enum Command {
     /// Run a reference integration (what `--integration builtin:PROFILE` launches), configured by the
     /// integration-contract environment (SF_*, SFCHAOS_*), until SIGINT/SIGTERM.
     Reference {
-        /// naive | resilient, optionally `?<anti-pattern>=on|off&retry=<strategy>`.
+        /// naive | resilient, optionally `?<anti-pattern>=on|off&retry=<strategy>&write=occ`.
         #[arg(long)]
         profile: String,
         /// Full retry strategy, e.g. `exponential?base=50ms,cap=5s` (overrides `retry=`).
