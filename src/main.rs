@@ -86,6 +86,20 @@ enum Command {
         #[arg(long, value_name = "I/N")]
         shard: Option<String>,
     },
+    /// Run a scenario once per retry strategy (and seed) and compare calls, completion time,
+    /// success, amplification and p99; writes compare.json and compare.svg.
+    Compare {
+        scenario: PathBuf,
+        /// Comma-separated strategies, parameters allowed: none,exponential,full-jitter?base=5ms,cap=2s
+        #[arg(long)]
+        strategies: String,
+        /// Seeds per strategy: the scenario's seed and the ones after it (default 1).
+        #[arg(long)]
+        seeds: Option<u32>,
+        /// Output directory (default: sfchaos-compare).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// Rebuild report.json from output directories; the shards of one run are merged.
     Report {
         #[arg(required = true)]
@@ -103,7 +117,7 @@ enum Command {
     /// Run a reference integration (what `--integration builtin:PROFILE` launches), configured by the
     /// integration-contract environment (SF_*, SFCHAOS_*), until SIGINT/SIGTERM.
     Reference {
-        /// naive | resilient, optionally `?<anti-pattern>=on|off&retry=<strategy>`.
+        /// naive | resilient, optionally `?<anti-pattern>=on|off&retry=<strategy>&write=occ`.
         #[arg(long)]
         profile: String,
         /// Full retry strategy, e.g. `exponential?base=50ms,cap=5s` (overrides `retry=`).
@@ -187,6 +201,21 @@ async fn main() -> ExitCode {
                 out,
                 junit,
                 baseline,
+            })
+            .await
+        }
+        Command::Compare {
+            scenario,
+            strategies,
+            seeds,
+            out,
+        } => {
+            cli::compare::run(cli::compare::CompareCliOptions {
+                scenario,
+                strategies,
+                seeds,
+                out,
+                progress: None,
             })
             .await
         }

@@ -18,6 +18,7 @@
 //! | [`report`] | report.json, junit.xml, report.html, terminal summary |
 
 pub mod cli;
+pub mod compare;
 pub mod datagen;
 pub mod harness;
 pub mod ledger;

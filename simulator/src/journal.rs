@@ -276,6 +276,16 @@ impl Journal {
         g.ring.iter().skip(start).take(limit).cloned().collect()
     }
 
+    /// Entries appended after the first `seen` (as far as the ring still holds them), in append
+    /// order, and the new total to pass next time. Entries are appended when requests finish, so
+    /// their ids are not in order; following the journal by count sees every entry once.
+    pub fn appended_since(&self, seen: u64) -> (u64, Vec<Arc<JournalEntry>>) {
+        let g = self.inner.lock();
+        let new = usize::try_from(g.written.saturating_sub(seen)).unwrap_or(usize::MAX);
+        let skip = g.ring.len().saturating_sub(new);
+        (g.written, g.ring.iter().skip(skip).cloned().collect())
+    }
+
     /// How many entries were appended in total.
     pub fn len(&self) -> u64 {
         self.inner.lock().written

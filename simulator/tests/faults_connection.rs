@@ -121,3 +121,29 @@ async fn latency_per_kib_scales_with_the_body() {
         "{action}"
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn latency_per_hop_holds_the_request_and_the_reply() {
+    let state = state(
+        1,
+        json!([{"kind": "latency", "id": "hops", "delay": "30ms", "per": "hop", "scope": {"route": "/services/data"}}]),
+    );
+    let running = serve(state.clone()).await;
+    let start = tokio::time::Instant::now();
+    let r = get(&running, "/services/data").await;
+    assert_eq!(r.status(), 200);
+    let took = start.elapsed();
+    // One draw on the way in, one on the way back.
+    assert!(
+        took >= Duration::from_millis(60) && took < Duration::from_millis(65),
+        "{took:?}"
+    );
+    running.shutdown().await.unwrap();
+    let entry = state
+        .journal
+        .recent(0, 10)
+        .into_iter()
+        .find(|e| e.path == "/services/data")
+        .unwrap();
+    assert_eq!(entry.fault.clone().unwrap().action, "delay:30ms+30ms");
+}

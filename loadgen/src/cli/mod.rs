@@ -1,6 +1,7 @@
 //! The commands behind the `sfchaos` binary. `main.rs` parses flags into these option structs and maps
 //! the returned [`Outcome`] to an exit code.
 
+pub mod compare;
 pub mod reference;
 pub mod report;
 pub mod run;

@@ -109,6 +109,7 @@ pub async fn run(opts: RunCliOptions) -> Result<Outcome, UsageError> {
             interrupt: interrupt.clone(),
             progress,
             pgid: Arc::clone(&pgid),
+            settle: false,
         };
         if progress != ProgressMode::Quiet {
             eprintln!(

@@ -21,6 +21,7 @@
 //! | `actors.rs` | other users editing records through the simulator's REST API |
 //! | `changes.rs` | streaming the org's change log to `changes.ndjson` |
 //! | `phase.rs` | phase labels (`baseline`, `fault:<id>`, `action:<kind>`, `drain`) |
+//! | `settle.rs` | ending the drain once a builtin integration's work is done (`sfchaos compare`) |
 //! | `reconcile.rs` | the org's final state for the ledger's keys, `org-final.ndjson` |
 //! | `convert.rs` | scenario rates, keys and field values → schedules and generators |
 //! | `evidence.rs` | NDJSON evidence logs, the run clock, the output file names |
@@ -46,6 +47,7 @@ pub mod phase;
 pub mod progress;
 pub mod reconcile;
 pub mod run;
+pub mod settle;
 pub mod sinks;
 pub mod supervisor;
 pub mod world;

@@ -34,7 +34,7 @@ use super::phase::Phases;
 use super::progress::{Progress, ProgressMode};
 use super::sinks::{Sink, SinkKind};
 use super::supervisor::{LaunchSpec, LifecycleEvent, StartError, Supervisor, Timeline};
-use super::{changes, reconcile, world};
+use super::{changes, reconcile, settle, world};
 use crate::cli::sim::write_atomic;
 use crate::datagen::EventBuilder;
 use crate::ledger::{ReconcileOptions, Reconciliation};
@@ -89,6 +89,10 @@ pub struct RunOptions {
     /// Holds the integration's process group while one runs (0 otherwise), so a second Ctrl-C
     /// can kill it before the harness exits.
     pub pgid: Arc<AtomicI32>,
+    /// End the drain as soon as a builtin integration has finished its work (see `settle.rs`);
+    /// only for scenarios without lifecycle actions or batch loads, whose drain has nothing else
+    /// to show.
+    pub settle: bool,
 }
 
 /// What a finished run hands to the report.
@@ -331,9 +335,34 @@ pub async fn run_scenario(
         Ok(supervisor) => supervisor,
         Err(e) => return Err(setup(format!("the action runner failed: {e}"))),
     };
+    let settle_uri: Option<hyper::Uri> = settle_eligible(scenario, &command, opts.settle)
+        .then(|| format!("http://{listen}/metrics").parse().ok())
+        .flatten();
+    let settle_client = HttpClient::new(1);
+    let settle = async {
+        match &settle_uri {
+            Some(uri) => {
+                settle::settled(
+                    world.state(),
+                    world::INTEGRATION_USER,
+                    &settle_client,
+                    uri,
+                    &inbound.tasks,
+                )
+                .await
+            }
+            None => std::future::pending().await,
+        }
+    };
     tokio::select! {
         _ = tokio::time::sleep_until(clock.start + scenario.total_duration()) => {}
         _ = interrupt.cancelled() => {}
+        _ = settle => {
+            timeline.record(LifecycleEvent {
+                detail: Some("the integration finished its work".to_owned()),
+                ..LifecycleEvent::now("settled")
+            });
+        }
     }
     let interrupted = interrupt.is_cancelled();
     inbound.tasks.close();
@@ -579,6 +608,18 @@ pub fn batch_times(stream: &LoadStream, schedule: &BatchSchedule) -> Vec<Duratio
         }
         BatchSchedule::At(list) => list.iter().map(|d| d.0).filter(|t| *t < end).collect(),
     }
+}
+
+/// Whether the drain may end early: asked for, a builtin integration (which reports its work on
+/// `/metrics`), and nothing in the scenario that the drain exists for besides the work itself.
+fn settle_eligible(scenario: &Scenario, command: &IntegrationCommand, asked: bool) -> bool {
+    asked
+        && matches!(command, IntegrationCommand::Builtin(_))
+        && scenario.actions.is_empty()
+        && scenario
+            .load
+            .iter()
+            .all(|s| matches!(s.traffic, Traffic::Events { .. }))
 }
 
 /// A loopback port nobody is listening on right now, for `SFCHAOS_LISTEN`.

@@ -127,6 +127,8 @@ pub const REFERENCE_LIMIT_HOLD: Duration = Duration::from_secs(10);
 ///
 /// * `explicit` (`--retry` / `SFCHAOS_RETRY`, the full strategy grammar of [`crate::retry::spec`])
 ///   wins;
+/// * otherwise `retry=NAME?PARAMS` from the profile, as written (the grammar's defaults for what it
+///   leaves out: Brooker's 5 ms / 2 s);
 /// * otherwise `retry=NAME` from the profile, with [`REFERENCE_BASE`]/[`REFERENCE_CAP`] and the
 ///   strategy's own defaults for everything else;
 /// * otherwise `none` when blind retries are on (retry at once) and `full-jitter` when they are off.
@@ -140,6 +142,12 @@ pub fn retry_spec(
 ) -> Result<RetrySpec, SpecError> {
     let mut spec: RetrySpec = match explicit {
         Some(text) => text.parse()?,
+        None if profile.retry_params.is_some() => {
+            // Parameters given with the name: the strategy string as written.
+            let name = profile.retry.map_or("none", |id| id.as_str());
+            let params = profile.retry_params.as_deref().unwrap_or_default();
+            format!("{name}?{params}").parse()?
+        }
         None => {
             let name = match profile.retry {
                 Some(id) => id.as_str(),

@@ -19,7 +19,7 @@ use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
-use crate::retry::{Classify, Decision, GiveUpReason, RetryPolicy, Retryability};
+use crate::retry::{Classify, Decision, GiveUpReason, RetryPolicy, RetryState, Retryability};
 use crate::sf::{SfClient, SfError};
 
 use super::health::Health;
@@ -186,6 +186,40 @@ impl Salesforce {
                 _ = tokio::time::sleep(delay) => {}
                 _ = self.shutdown.cancelled() => return Err(CallError::Shutdown),
             }
+        }
+    }
+
+    /// Whether another optimistic-concurrency attempt may start (a breaker or adaptive gate can say
+    /// no, and nothing is sent while the daily allocation is spent).
+    pub fn admit_conflict_retry(&self, state: &mut RetryState) -> Result<(), CallError> {
+        self.policy.admit(state).map_err(|reason| match reason {
+            GiveUpReason::LimitExhausted { retry_not_before } => {
+                CallError::LimitHold(retry_not_before)
+            }
+            other => CallError::Unavailable(other.to_string()),
+        })
+    }
+
+    /// A conflict (412 on a conditional write) is retried with a fresh read, paced by the configured
+    /// policy exactly like any retryable failure — which is what makes the strategies comparable in
+    /// Brooker's contention experiment. `Err` when the policy gives up.
+    pub async fn conflict_backoff(&self, state: &mut RetryState) -> Result<(), CallError> {
+        let judged = Judged {
+            class: Retryability::Retryable,
+            timeout: false,
+        };
+        let delay = match self.policy.should_retry(state, &judged) {
+            Decision::RetryAfter(delay) => delay,
+            Decision::GiveUp(reason) => {
+                return Err(CallError::Unavailable(format!(
+                    "{reason} (the record kept changing)"
+                )))
+            }
+        };
+        self.metrics.retry(delay);
+        tokio::select! {
+            _ = tokio::time::sleep(delay) => Ok(()),
+            _ = self.shutdown.cancelled() => Err(CallError::Shutdown),
         }
     }
 

@@ -22,6 +22,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 
 use super::engine::Engine;
+use crate::scenario::WriteMode;
 
 /// Largest `/batch` body (a few hundred thousand rows).
 const MAX_BATCH_BODY: usize = 256 * 1024 * 1024;
@@ -99,7 +100,11 @@ async fn healthz(State(engine): State<Arc<Engine>>) -> Response {
 }
 
 async fn events(State(engine): State<Arc<Engine>>, body: Bytes) -> Response {
-    let (status, body) = engine.intake_event(&body).await;
+    let (status, body) = if engine.config.profile.write == WriteMode::Occ {
+        engine.intake_occ(&body).await
+    } else {
+        engine.intake_event(&body).await
+    };
     (status, Json(body)).into_response()
 }
 

@@ -2,8 +2,12 @@
 //! a reference integration with its toggles, or a shell command.
 //!
 //! `builtin:PROFILE[?key=value&…]` where PROFILE is `naive` or `resilient`, each key is an
-//! anti-pattern id set to `on` (exhibit it) or `off` (avoid it), and `retry` picks the retry
-//! strategy. Anything not starting with `builtin:` is a shell command run by `sh -c`.
+//! anti-pattern id set to `on` (exhibit it) or `off` (avoid it), `retry` picks the retry strategy
+//! (a name, or a full strategy string with `,`-separated parameters:
+//! `retry=full-jitter?base=5ms,cap=2s`), and `write=occ` switches the write path to optimistic
+//! concurrency (read the record's ETag, `PATCH` with `If-Match`, back off and re-read on 412 — the
+//! contention experiment of `scenarios/retry-storm-occ.toml`). Anything not starting with
+//! `builtin:` is a shell command run by `sh -c`.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -26,6 +30,33 @@ pub struct BuiltinProfile {
     pub toggles: BTreeMap<AntiPattern, bool>,
     /// `None`: the base profile's own strategy (none for naive, full jitter for resilient).
     pub retry: Option<RetryStrategyId>,
+    /// Parameters given with `retry=NAME?…` (`base=5ms,cap=2s`), `,`-separated; the strategy string
+    /// is then taken as written, with the grammar's defaults for what it leaves out.
+    pub retry_params: Option<String>,
+    /// How events become Salesforce writes.
+    pub write: WriteMode,
+}
+
+/// How a reference integration turns events into Salesforce writes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum WriteMode {
+    /// The profile's own write path (queued upserts by external id, folded per record).
+    #[default]
+    Upsert,
+    /// Every event is its own client doing optimistic concurrency on its record: read the ETag,
+    /// `PATCH` with `If-Match`; a 412 is a conflict, retried (after the strategy's backoff) with a
+    /// fresh read until it succeeds or the strategy gives up. Events are not folded.
+    Occ,
+}
+
+impl WriteMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WriteMode::Upsert => "upsert",
+            WriteMode::Occ => "occ",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -138,19 +169,48 @@ impl FromStr for IntegrationCommand {
             base,
             toggles: BTreeMap::new(),
             retry: None,
+            retry_params: None,
+            write: WriteMode::Upsert,
         };
+        let mut write_given = false;
         for pair in query.split('&').filter(|p| !p.is_empty()) {
             let Some((key, value)) = pair.split_once('=') else {
                 return Err(format!("\"{pair}\" in \"{text}\" must be key=value"));
             };
             if key == "retry" {
-                if profile.retry.replace(value.parse()?).is_some() {
+                let (name, params) = match value.split_once('?') {
+                    Some((name, params)) => (name, Some(params)),
+                    None => (value, None),
+                };
+                if profile.retry.replace(name.parse()?).is_some() {
                     return Err("retry is given twice".to_string());
+                }
+                if let Some(params) = params {
+                    value
+                        .parse::<crate::retry::RetrySpec>()
+                        .map_err(|e| format!("retry={value}: {e}"))?;
+                    profile.retry_params = Some(params.to_string());
                 }
                 continue;
             }
-            let anti_pattern: AntiPattern =
-                key.parse().map_err(|e| format!("{e}, or \"retry\""))?;
+            if key == "write" {
+                if std::mem::replace(&mut write_given, true) {
+                    return Err("write is given twice".to_string());
+                }
+                profile.write = match value {
+                    "occ" => WriteMode::Occ,
+                    "upsert" => WriteMode::Upsert,
+                    other => {
+                        return Err(format!(
+                            "write must be \"occ\" or \"upsert\", got \"{other}\""
+                        ))
+                    }
+                };
+                continue;
+            }
+            let anti_pattern: AntiPattern = key
+                .parse()
+                .map_err(|e| format!("{e}, \"retry\" or \"write\""))?;
             let on = match value {
                 "on" => true,
                 "off" => false,
@@ -176,8 +236,14 @@ impl fmt::Display for IntegrationCommand {
                     .iter()
                     .map(|(ap, on)| format!("{ap}={}", if *on { "on" } else { "off" }))
                     .collect();
+                if profile.write != WriteMode::Upsert {
+                    params.push(format!("write={}", profile.write.as_str()));
+                }
                 if let Some(retry) = profile.retry {
-                    params.push(format!("retry={retry}"));
+                    match &profile.retry_params {
+                        Some(p) => params.push(format!("retry={retry}?{p}")),
+                        None => params.push(format!("retry={retry}")),
+                    }
                 }
                 if !params.is_empty() {
                     write!(f, "?{}", params.join("&"))?;
@@ -213,6 +279,30 @@ mod tests {
             command.to_string().parse::<IntegrationCommand>(),
             Ok(command)
         );
+    }
+
+    #[test]
+    fn retry_parameters_and_the_occ_write_mode_round_trip() {
+        let text = "builtin:resilient?write=occ&retry=exponential?base=5ms,cap=2s,max-attempts=inf";
+        let command: IntegrationCommand = text.parse().unwrap();
+        let IntegrationCommand::Builtin(profile) = &command else {
+            panic!("{command:?}");
+        };
+        assert_eq!(profile.write, WriteMode::Occ);
+        assert_eq!(profile.retry, Some(RetryStrategyId::Exponential));
+        assert_eq!(
+            profile.retry_params.as_deref(),
+            Some("base=5ms,cap=2s,max-attempts=inf")
+        );
+        assert_eq!(command.to_string(), text);
+        for bad in [
+            "builtin:resilient?write=pessimistic",
+            "builtin:resilient?retry=none?base=5ms",
+            "builtin:resilient?retry=exponential?speed=1",
+            "builtin:resilient?write=occ&write=occ",
+        ] {
+            assert!(bad.parse::<IntegrationCommand>().is_err(), "{bad}");
+        }
     }
 
     #[test]

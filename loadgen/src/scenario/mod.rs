@@ -49,7 +49,9 @@ use std::path::Path;
 
 pub use anti_pattern::AntiPattern;
 pub use error::{ScenarioError, ScenarioErrors};
-pub use integration::{BuiltinBase, BuiltinProfile, IntegrationCommand, RetryStrategyId};
+pub use integration::{
+    BuiltinBase, BuiltinProfile, IntegrationCommand, RetryStrategyId, WriteMode,
+};
 pub use model::{
     Action, ActionKind, Actor, BatchSchedule, Edition, EndpointSpec, EventMix, Expectations,
     FieldRef, IntegrationSpec, KeyDistribution, KeySpace, LoadStream, OrgSpec, Owner, Ownership,

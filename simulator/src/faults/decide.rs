@@ -251,6 +251,8 @@ pub(crate) fn object_of(path: &str, query: Option<&str>) -> Option<String> {
 pub(crate) enum Action {
     /// Serve it, then hold the response this long.
     Delay(Duration),
+    /// Hold the request this long, serve it, then hold the response the second duration.
+    DelayHops(Duration, Duration),
     /// Serve it, then hold the response this long per KiB of body.
     DelayPerKb(Duration),
     /// Answer with this instead of serving it.
@@ -306,6 +308,17 @@ fn act(rule: &RuleState, view: &RequestView<'_>) -> Option<(Action, String)> {
             let d = l.delay.sample(&mut *rule.rng.lock());
             match l.per {
                 LatencyUnit::Request => (Action::Delay(d), format!("delay:{}", format_duration(d))),
+                LatencyUnit::Hop => {
+                    let back = l.delay.sample(&mut *rule.rng.lock());
+                    (
+                        Action::DelayHops(d, back),
+                        format!(
+                            "delay:{}+{}",
+                            format_duration(d),
+                            format_duration(back)
+                        ),
+                    )
+                }
                 LatencyUnit::Kb => (
                     Action::DelayPerKb(d),
                     format!("delay:{}/KiB", format_duration(d)),

@@ -259,6 +259,12 @@ where
             hold(&state, d).await;
             resp
         }
+        Action::DelayHops(there, back) => {
+            hold(&state, there).await;
+            let resp = serve(inner, req, facts).await;
+            hold(&state, back).await;
+            resp
+        }
         Action::DelayPerKb(per_kib) => {
             let (resp, size) = body::sized(serve(inner, req, facts).await).await;
             let total = per_kib.mul_f64(size as f64 / 1024.0);

@@ -4,10 +4,12 @@
 //! |---|---|
 //! | `plan.rs` | which fields of an event to write and how (schema mapping, ownership) |
 //! | `single.rs` | one record: queued upsert/delete, the inline read-then-write, conditional shared writes |
+//! | `occ.rs` | `write=occ`: one optimistic-concurrency client per event (read the ETag, `If-Match`, back off on 412) |
 //! | `batch.rs` | many records in one sObject Collections call, with per-item results |
 //! | `worker.rs` | the writers draining the queue, and the outage gate that paces them |
 
 mod batch;
+mod occ;
 mod plan;
 mod single;
 mod worker;

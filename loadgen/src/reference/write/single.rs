@@ -372,11 +372,11 @@ impl Engine {
     }
 }
 
-fn is_gone(e: &SfError) -> bool {
+pub(super) fn is_gone(e: &SfError) -> bool {
     matches!(e.error_code(), Some("NOT_FOUND" | "ENTITY_IS_DELETED"))
 }
 
-fn record_id(record: &Record) -> Result<String, CallError> {
+pub(super) fn record_id(record: &Record) -> Result<String, CallError> {
     record.id().map(str::to_string).ok_or_else(|| {
         CallError::Unavailable("Salesforce returned a record without an Id".to_string())
     })

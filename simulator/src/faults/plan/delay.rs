@@ -31,12 +31,15 @@ pub enum Delay {
         #[serde(with = "serde_duration")]
         max: Duration,
     },
-    /// Samples below zero are clamped to zero.
+    /// Samples below zero are clamped to zero, or mirrored (|N(mean, stddev)|) with `abs`, the
+    /// per-hop network delay of Brooker's backoff simulator.
     Normal {
         #[serde(with = "serde_duration")]
         mean: Duration,
         #[serde(with = "serde_duration")]
         stddev: Duration,
+        #[serde(skip_serializing_if = "std::ops::Not::not")]
+        abs: bool,
     },
     #[serde(rename = "lognormal")]
     LogNormal {
@@ -65,10 +68,15 @@ impl Delay {
                 }
                 rng.random_range(min.as_secs_f64()..=max.as_secs_f64())
             }
-            Delay::Normal { mean, stddev } => {
-                match Normal::new(mean.as_secs_f64(), stddev.as_secs_f64()) {
+            Delay::Normal { mean, stddev, abs } => {
+                let x = match Normal::new(mean.as_secs_f64(), stddev.as_secs_f64()) {
                     Ok(normal) => normal.sample(rng),
                     Err(_) => mean.as_secs_f64(),
+                };
+                if abs {
+                    x.abs()
+                } else {
+                    x
                 }
             }
             Delay::LogNormal { median, p99 } => {
@@ -109,7 +117,10 @@ impl fmt::Display for Delay {
         match self {
             Delay::Fixed(x) => write!(f, "{}", d(x)),
             Delay::Uniform { min, max } => write!(f, "uniform({}..{})", d(min), d(max)),
-            Delay::Normal { mean, stddev } => write!(f, "normal({} ± {})", d(mean), d(stddev)),
+            Delay::Normal { mean, stddev, abs } => {
+                let (open, close) = if *abs { ("|", "|") } else { ("", "") };
+                write!(f, "{open}normal({} ± {}){close}", d(mean), d(stddev))
+            }
             Delay::LogNormal { median, p99 } => {
                 write!(f, "lognormal(median {}, p99 {})", d(median), d(p99))
             }
@@ -179,8 +190,11 @@ pub fn validate_delay(raw: &RawDelay) -> Result<Delay, Vec<PathError>> {
     } else if let Some(n) = &table.normal {
         let mean = duration("normal.mean", &n.mean);
         let stddev = duration("normal.stddev", &n.stddev);
-        mean.zip(stddev)
-            .map(|(mean, stddev)| Delay::Normal { mean, stddev })
+        mean.zip(stddev).map(|(mean, stddev)| Delay::Normal {
+            mean,
+            stddev,
+            abs: n.abs,
+        })
     } else if let Some(l) = &table.lognormal {
         let median = duration("lognormal.median", &l.median);
         let p99 = duration("lognormal.p99", &l.p99);
@@ -264,6 +278,7 @@ mod tests {
         let normal = Delay::Normal {
             mean: ms(1),
             stddev: ms(100),
+            abs: false,
         };
         let pareto = Delay::Pareto {
             scale: ms(10),
@@ -274,6 +289,50 @@ mod tests {
             let p = pareto.sample(&mut rng);
             assert!(p >= ms(10) && p <= MAX_SAMPLED_DELAY);
         }
+    }
+
+    #[test]
+    fn abs_normal_mirrors_negative_draws() {
+        // Mean 0: a clamped normal is zero half the time, the folded one almost never.
+        let (clamped, folded) = (
+            Delay::Normal {
+                mean: ms(0),
+                stddev: ms(10),
+                abs: false,
+            },
+            Delay::Normal {
+                mean: ms(0),
+                stddev: ms(10),
+                abs: true,
+            },
+        );
+        let mut rng = ChaCha8Rng::seed_from_u64(3);
+        let zeros = |d: &Delay, rng: &mut ChaCha8Rng| {
+            (0..2000).filter(|_| d.sample(&mut *rng).is_zero()).count()
+        };
+        assert!(zeros(&clamped, &mut rng) > 800);
+        assert_eq!(zeros(&folded, &mut rng), 0);
+        // E|N(0, σ)| = σ·√(2/π) ≈ 7.98 ms.
+        let mean = (0..20_000)
+            .map(|_| folded.sample(&mut rng).as_secs_f64())
+            .sum::<f64>()
+            / 20_000.0;
+        assert!((0.0075..0.0085).contains(&mean), "mean {mean}");
+        let raw: RawDelay = toml::from_str::<toml::Table>(
+            "d = { normal = { mean = \"10ms\", stddev = \"2ms\", abs = true } }",
+        )
+        .unwrap()["d"]
+            .clone()
+            .try_into()
+            .unwrap();
+        assert_eq!(
+            validate_delay(&raw).unwrap(),
+            Delay::Normal {
+                mean: ms(10),
+                stddev: ms(2),
+                abs: true
+            }
+        );
     }
 
     #[test]

@@ -51,12 +51,18 @@ pub struct LatencyFault {
     pub per: LatencyUnit,
 }
 
-/// Whether a latency is added once per request or per KiB of response body.
+/// Whether a latency is added once per request, per KiB of response body, or once per network hop.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum LatencyUnit {
+    /// One draw, held after the request is served.
     Request,
+    /// One draw per KiB of response body, held after the request is served.
     Kb,
+    /// Two independent draws: one before the request is served (the request's trip to the server)
+    /// and one after (the reply's trip back). Where the server acts between the two matters for
+    /// contention: a read and the write that follows it are a reply hop plus a request hop apart.
+    Hop,
 }
 
 /// A Salesforce-shaped error response: `[{"message", "errorCode"}]` with this status.
@@ -348,6 +354,7 @@ impl fmt::Display for FaultEffect {
             FaultEffect::Latency(l) => match l.per {
                 LatencyUnit::Request => write!(f, "{kind} {}", l.delay),
                 LatencyUnit::Kb => write!(f, "{kind} {} per KiB", l.delay),
+                LatencyUnit::Hop => write!(f, "{kind} {} per hop", l.delay),
             },
             FaultEffect::Error(e) => write!(f, "{kind} {} {}", e.status, e.error_code),
             FaultEffect::Outage(o) => write!(f, "{kind} {}", o.mode.as_str()),

@@ -47,7 +47,11 @@ fn latency(check: &mut Checker, raw: &RawFault) -> Option<LatencyFault> {
         Some(text) => check.choice(
             "per",
             text,
-            &[("request", LatencyUnit::Request), ("kb", LatencyUnit::Kb)],
+            &[
+                ("request", LatencyUnit::Request),
+                ("kb", LatencyUnit::Kb),
+                ("hop", LatencyUnit::Hop),
+            ],
         ),
     };
     let Some(delay) = &raw.delay else {

@@ -337,6 +337,9 @@ pub struct RawUniform {
 pub struct RawNormal {
     pub mean: RawDuration,
     pub stddev: RawDuration,
+    /// `true`: |N(mean, stddev)| (negative draws are mirrored, as Brooker's simulator does).
+    #[serde(default)]
+    pub abs: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
