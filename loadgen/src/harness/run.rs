@@ -417,6 +417,7 @@ pub async fn run_scenario(
         integration: command.to_string(),
         seed,
         shard: scenario.shard.map(|s| s.to_string()),
+        time_scale: scenario.time_scale,
         duration_s: scenario.duration.as_secs_f64(),
         drain_s: scenario.drain.as_secs_f64(),
         started_at: clock.wall_at(Duration::ZERO).to_rfc3339(),
