@@ -152,6 +152,9 @@ pub fn parse_event(body: &[u8]) -> Result<Event, String> {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawBatch {
+    /// The sender's id for the load (the harness sends one); a fresh one when absent.
+    #[serde(default)]
+    id: Option<String>,
     object: String,
     #[serde(default)]
     external_id_field: Option<String>,
@@ -178,7 +181,10 @@ pub fn parse_batch(body: &[u8]) -> Result<BatchLoad, String> {
         return Err(format!("records[{i}] has no {ext}"));
     }
     Ok(BatchLoad {
-        id: format!("batch-{}", uuid::Uuid::new_v4()),
+        id: raw
+            .id
+            .filter(|id| !id.trim().is_empty())
+            .unwrap_or_else(|| format!("batch-{}", uuid::Uuid::new_v4())),
         object: raw.object,
         external_id_field: ext,
         records: raw.records,
@@ -228,5 +234,13 @@ mod tests {
             "records[0] has no External_Id__c"
         );
         assert!(parse_batch(br#"{"object":"Account","records":[]}"#).is_err());
+    }
+
+    #[test]
+    fn batches_as_the_harness_sends_them() {
+        let body = br#"{"id":"batch-nightly-0","object":"Account","external_id_field":"External_Id__c","records":[{"External_Id__c":"A-1"}]}"#;
+        let load = parse_batch(body).expect("the harness's /batch body");
+        assert_eq!(load.id, "batch-nightly-0");
+        assert_eq!(load.external_id_field, "External_Id__c");
     }
 }

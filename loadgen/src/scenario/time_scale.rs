@@ -97,8 +97,8 @@ impl Scenario {
         let org = &mut out.org;
         org.api_window = t(org.api_window);
         org.daily_api_requests = count(org.daily_api_requests);
-        org.api_usage_start = ((org.api_usage_start as f64 * factor).round() as u64)
-            .min(org.daily_api_requests);
+        org.api_usage_start =
+            ((org.api_usage_start as f64 * factor).round() as u64).min(org.daily_api_requests);
         org.lock_wait = t(org.lock_wait);
         org.session_lifetime = t(org.session_lifetime);
 
@@ -108,9 +108,7 @@ impl Scenario {
                 FaultEffect::RateLimit(limit) => {
                     limit.window = limit.window.map(t);
                     limit.daily_max = limit.daily_max.map(count);
-                    limit.remaining = limit
-                        .remaining
-                        .map(|r| (r as f64 * factor).round() as u64);
+                    limit.remaining = limit.remaining.map(|r| (r as f64 * factor).round() as u64);
                 }
                 FaultEffect::Session(SessionExpiry::Lifetime(d))
                 | FaultEffect::Session(SessionExpiry::RevokeAt(d))
@@ -256,7 +254,10 @@ max_p99 = "2s"
         assert_eq!(s.time_scale, Some(0.1));
         assert_eq!((s.duration, s.drain), (secs(10.0), secs(2.0)));
         assert_eq!(s.peak[0], Window::new(secs(1.0), Some(secs(3.0))));
-        assert_eq!((s.load[0].start, s.load[0].duration), (secs(1.0), secs(8.0)));
+        assert_eq!(
+            (s.load[0].start, s.load[0].duration),
+            (secs(1.0), secs(8.0))
+        );
         let Traffic::Events { rate, .. } = &s.load[0].traffic else {
             panic!("events")
         };
