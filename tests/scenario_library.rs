@@ -74,7 +74,7 @@ const LIBRARY: &[(&str, &[&str])] = &[
         "api-allocation-exhaustion",
         &["blind-retries", "realtime-db"],
     ),
-    ("schema-release-day", &["schema-assumptions", "rollback"]),
+    ("schema-release-day", &["schema-assumptions", "realtime-db"]),
     ("outage-and-recovery", &["availability", "blind-retries"]),
     (
         "token-revocation",
