@@ -188,8 +188,11 @@ fn check_shortened(path: &Path, out: &Path) -> Result<(), String> {
         return Err(format!("{name}: took {elapsed:?}"));
     }
     let report = only_scenario(out);
-    if report["time_scale"].as_f64().is_none() {
-        return Err(format!("{name}: the report does not record the time scale"));
+    let scorecard = String::from_utf8_lossy(&output.stdout);
+    if report["time_scale"].as_f64().is_none() || !scorecard.contains("(shortened run)") {
+        return Err(format!(
+            "{name}: the report and the scorecard must say the run was shortened:\n{scorecard}"
+        ));
     }
     if report["faults_installed"] != true {
         return Err(format!("{name}: fault plan not installed: {report:#}"));
