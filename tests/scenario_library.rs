@@ -57,13 +57,10 @@ const LIBRARY: &[(&str, &[&str])] = &[
     ("availability", &["availability"]),
     // Realistic mixes.
     (
+        // Its errors (10 % of calls for 15 s) leave about three failed calls when shortened:
+        // too few to count on, so blind-retries needs the full length.
         "peak-hour",
-        &[
-            "realtime-db",
-            "blind-retries",
-            "batch-realtime-mixing",
-            "data-ownership",
-        ],
+        &["realtime-db", "batch-realtime-mixing", "data-ownership"],
     ),
     (
         "nightly-batch-overlap",
@@ -76,10 +73,7 @@ const LIBRARY: &[(&str, &[&str])] = &[
     ),
     ("schema-release-day", &["schema-assumptions", "realtime-db"]),
     ("outage-and-recovery", &["availability", "blind-retries"]),
-    (
-        "token-revocation",
-        &["blind-retries", "realtime-db", "data-ownership"],
-    ),
+    ("token-revocation", &["realtime-db", "data-ownership"]),
     ("retry-storm", &["blind-retries"]),
 ];
 
