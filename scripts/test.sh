@@ -4,8 +4,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-echo "==> installing real clients (simple-salesforce, jsforce)"
-python3 -m pip install --quiet --disable-pip-version-check -r tests/clients/python/requirements.txt
+echo "==> installing real clients (simple-salesforce, jsforce) and the Python example's requirements"
+python3 -m pip install --quiet --disable-pip-version-check \
+  -r tests/clients/python/requirements.txt -r examples/python-sync/requirements.txt
 npm ci --prefix tests/clients/node --no-audit --no-fund --loglevel=error
 
 if ! command -v chromium >/dev/null 2>&1; then

@@ -85,6 +85,10 @@ enum Command {
         /// Run shard I of N (0-based): disjoint keys, 1/N of every rate.
         #[arg(long, value_name = "I/N")]
         shard: Option<String>,
+        /// Multiply every scenario time (duration, drain, windows, actions) by F, keeping rates:
+        /// 0.1 runs a 90 s scenario in 9 s. For quick checks; the report records the scale.
+        #[arg(long, value_name = "F")]
+        time_scale: Option<f64>,
     },
     /// Run a scenario once per retry strategy (and seed) and compare calls, completion time,
     /// success, amplification and p99; writes compare.json and compare.svg.
@@ -177,6 +181,7 @@ async fn main() -> ExitCode {
             junit,
             baseline,
             shard,
+            time_scale,
         } => {
             cli::run::run(cli::run::RunCliOptions {
                 scenarios,
@@ -186,6 +191,7 @@ async fn main() -> ExitCode {
                 junit,
                 baseline,
                 shard,
+                time_scale,
                 progress: None,
             })
             .await

@@ -259,6 +259,7 @@ fn sample_report() -> ReportView {
             seed: Some(7),
             file: Some("scenarios/peak-hour-outage.toml".into()),
             timeline: Some(scored.timeline),
+            time_scale: None,
         }],
     }
 }

@@ -33,6 +33,8 @@ pub struct RunCliOptions {
     pub junit: Option<PathBuf>,
     pub baseline: Option<PathBuf>,
     pub shard: Option<String>,
+    /// `--time-scale F`: every scenario time multiplied by F (see `Scenario::time_scaled`).
+    pub time_scale: Option<f64>,
     /// `None`: a bar on a terminal, log lines otherwise.
     pub progress: Option<ProgressMode>,
 }
@@ -60,7 +62,7 @@ pub async fn run(opts: RunCliOptions) -> Result<Outcome, UsageError> {
                 .map_err(|e| UsageError::new(format!("--shard: {e}")))
         })
         .transpose()?;
-    let scenarios = load(&opts.scenarios, opts.seed, shard)?;
+    let scenarios = load(&opts.scenarios, opts.seed, shard, opts.time_scale)?;
     let baseline = opts
         .baseline
         .as_deref()
@@ -112,8 +114,12 @@ pub async fn run(opts: RunCliOptions) -> Result<Outcome, UsageError> {
             settle: false,
         };
         if progress != ProgressMode::Quiet {
+            let scale = scenario
+                .time_scale
+                .map(|f| format!(", time scale {f}"))
+                .unwrap_or_default();
             eprintln!(
-                "sfchaos: running \"{}\" ({}) for {} + {} drain, seed {}, output in {}",
+                "sfchaos: running \"{}\" ({}) for {} + {} drain, seed {}{scale}, output in {}",
                 scenario.name,
                 scenario.file,
                 humantime::format_duration(scenario.duration),
@@ -188,11 +194,12 @@ pub async fn run(opts: RunCliOptions) -> Result<Outcome, UsageError> {
     }
 }
 
-/// Parses and validates every file first, then applies `--seed` and `--shard`.
+/// Parses and validates every file first, then applies `--seed`, `--time-scale` and `--shard`.
 fn load(
     paths: &[PathBuf],
     seed: Option<u64>,
     shard: Option<Shard>,
+    time_scale: Option<f64>,
 ) -> Result<Vec<Scenario>, UsageError> {
     let mut scenarios = Vec::with_capacity(paths.len());
     let mut problems = Vec::new();
@@ -201,6 +208,15 @@ fn load(
             Ok(mut scenario) => {
                 if let Some(seed) = seed {
                     scenario.seed = seed;
+                }
+                if let Some(factor) = time_scale {
+                    match scenario.time_scaled(factor) {
+                        Ok(scaled) => scenario = scaled,
+                        Err(e) => {
+                            problems.push(e.to_string());
+                            continue;
+                        }
+                    }
                 }
                 match shard {
                     Some(s) => match scenario.shard(s.index, s.count.get()) {

@@ -111,6 +111,15 @@ pub async fn run_scenario(
     let dir = opts.dir.as_path();
     let path = |name: &str| dir.join(name);
     let state_dir = path(files::STATE_DIR);
+    // Every run starts a new org, so what an earlier run into the same `--out` left in the
+    // integration's state directory (a durable queue of event ids that org already took, a CDC
+    // replay position) belongs to an org that no longer exists: replayed, it would skip this
+    // run's events as already handled.
+    match std::fs::remove_dir_all(&state_dir) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(io(&state_dir)(e)),
+    }
     std::fs::create_dir_all(&state_dir).map_err(io(&state_dir))?;
     let scenario_json = serde_json::to_vec_pretty(scenario).map_err(setup)?;
     write_atomic(&path(files::SCENARIO), &scenario_json).map_err(io(&path(files::SCENARIO)))?;
@@ -446,6 +455,7 @@ pub async fn run_scenario(
         integration: command.to_string(),
         seed,
         shard: scenario.shard.map(|s| s.to_string()),
+        time_scale: scenario.time_scale,
         duration_s: scenario.duration.as_secs_f64(),
         drain_s: scenario.drain.as_secs_f64(),
         started_at: clock.wall_at(Duration::ZERO).to_rfc3339(),

@@ -153,7 +153,7 @@ pub fn parse_event(body: &[u8]) -> Result<Event, String> {
 /// integration).
 #[derive(Deserialize)]
 struct RawBatch {
-    /// The sender's id for the load, kept when given.
+    /// The sender's id for the load (the harness sends one); a fresh one when absent.
     #[serde(default)]
     id: Option<String>,
     object: String,
@@ -184,7 +184,7 @@ pub fn parse_batch(body: &[u8]) -> Result<BatchLoad, String> {
     Ok(BatchLoad {
         id: raw
             .id
-            .filter(|id| !id.is_empty())
+            .filter(|id| !id.trim().is_empty())
             .unwrap_or_else(|| format!("batch-{}", uuid::Uuid::new_v4())),
         object: raw.object,
         external_id_field: ext,
@@ -235,7 +235,13 @@ mod tests {
             "records[0] has no External_Id__c"
         );
         assert!(parse_batch(br#"{"object":"Account","records":[]}"#).is_err());
-        let from_harness = br#"{"id":"batch-big-0","object":"Account","external_id_field":"External_Id__c","records":[{"External_Id__c":"A-1"}],"extra":1}"#;
-        assert_eq!(parse_batch(from_harness).unwrap().id, "batch-big-0");
+    }
+
+    #[test]
+    fn batches_as_the_harness_sends_them() {
+        let body = br#"{"id":"batch-nightly-0","object":"Account","external_id_field":"External_Id__c","records":[{"External_Id__c":"A-1"}],"extra":1}"#;
+        let load = parse_batch(body).expect("the harness's /batch body");
+        assert_eq!(load.id, "batch-nightly-0");
+        assert_eq!(load.external_id_field, "External_Id__c");
     }
 }

@@ -63,6 +63,7 @@ pub fn scenario_report(
         file: facts.file.clone(),
         seed: facts.seed,
         shards,
+        time_scale: facts.time_scale,
         duration_s: facts.duration_s,
         drain_s: facts.drain_s,
         interrupted: facts.interrupted,

@@ -20,6 +20,9 @@ pub struct RunFacts {
     /// `I/N` when sharded.
     #[serde(default)]
     pub shard: Option<String>,
+    /// `--time-scale F`: every scenario time was multiplied by F (a shortened run).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_scale: Option<f64>,
     pub duration_s: f64,
     pub drain_s: f64,
     /// Wall-clock time of scenario time zero (load start), RFC 3339.

@@ -53,6 +53,9 @@ pub struct ScenarioReport {
     /// `I/N` for one shard; for a merged report, the shards merged (`["0/2", "1/2"]`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub shards: Vec<String>,
+    /// `--time-scale F`: every scenario time was multiplied by F, so this was a shortened run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_scale: Option<f64>,
     pub duration_s: f64,
     pub drain_s: f64,
     /// The run was stopped early (SIGINT/SIGTERM); numbers cover what happened until then.

@@ -31,10 +31,14 @@ pub fn render(report: &ReportView) -> String {
 
 fn scenario(out: &mut String, s: &ScenarioView, report_seed: u64) {
     let verdict = if s.passed { "PASSED" } else { "FAILED" };
+    let scale = s
+        .time_scale
+        .map(|f| format!(" | time scale {f} (shortened run)"))
+        .unwrap_or_default();
     line(
         out,
         &format!(
-            "scenario {} | {} | seed {} | {verdict}",
+            "scenario {} | {} | seed {}{scale} | {verdict}",
             s.name,
             if s.integration.is_empty() {
                 "-"

@@ -59,6 +59,9 @@ pub struct ScenarioView {
     pub file: Option<String>,
     #[serde(default)]
     pub timeline: Option<Timeline>,
+    /// Set for a run shortened with `--time-scale`.
+    #[serde(default)]
+    pub time_scale: Option<f64>,
 }
 
 /// report.json's `ledger`.

@@ -30,6 +30,7 @@
 //! | `anti_pattern.rs` | the ten anti-pattern ids |
 //! | `summary.rs` | the text `sfchaos validate` prints |
 //! | `shard.rs` | `--shard I/N` |
+//! | `time_scale.rs` | `--time-scale F` |
 //! | `error.rs` | [`ScenarioError`], [`ScenarioErrors`] |
 
 mod anti_pattern;
@@ -42,6 +43,7 @@ mod raw;
 mod shard;
 mod spans;
 mod summary;
+mod time_scale;
 mod validate;
 mod values;
 
@@ -59,6 +61,7 @@ pub use model::{
 };
 pub use rate::{RateSpec, RateStep};
 pub use simulator::faults::plan::{FaultPlan, FaultRule, Window};
+pub use time_scale::TIME_SCALE_RANGE;
 pub use values::{FakeKind, FieldSpecs, Literal, ValueSpec};
 
 impl Scenario {

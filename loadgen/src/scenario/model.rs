@@ -53,6 +53,9 @@ pub struct Scenario {
     pub peak: Vec<Window>,
     /// Set by [`Scenario::shard`].
     pub shard: Option<Shard>,
+    /// Set by [`Scenario::time_scaled`]: every scenario time was multiplied by this.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub time_scale: Option<f64>,
     /// Problems that do not stop the run, e.g. a fault window reaching past the end of load.
     /// `sfchaos validate` prints them.
     #[serde(skip)]

@@ -34,6 +34,9 @@ impl Scenario {
         if let Some(shard) = self.shard {
             write!(out, ", shard {shard}")?;
         }
+        if let Some(factor) = self.time_scale {
+            write!(out, ", time scale {factor}")?;
+        }
         writeln!(out)?;
 
         let org = &self.org;

@@ -102,6 +102,7 @@ pub(crate) fn scenario(
         alerts: alerts?,
         peak: peak?,
         shard: None,
+        time_scale: None,
         warnings: Vec::new(),
     })
 }
