@@ -75,6 +75,10 @@ const LIBRARY: &[(&str, &[&str])] = &[
     ("outage-and-recovery", &["availability", "blind-retries"]),
     ("token-revocation", &["realtime-db", "data-ownership"]),
     ("retry-storm", &["blind-retries"]),
+    // Brooker's contention experiment: its subject is how many calls each retry strategy makes
+    // and how long it takes (`sfchaos compare`, tests/compare_cli.rs), not an anti-pattern score;
+    // 412 conflicts re-read and retry as they should, which blind-retries does not judge.
+    ("retry-storm-occ", &[]),
 ];
 
 fn root() -> PathBuf {

@@ -157,10 +157,14 @@ impl Detector for Availability<'_> {
             }
             if self.sent_in_outage > 0 {
                 let rate = ratio(self.accepted_in_outage as f64, self.sent_in_outage as f64);
-                penalties.push(ramp(1.0 - rate, 0.1, 0.6, 10.0));
+                // Refusing work while Salesforce is away hands the outage to the upstream system:
+                // nothing was buffered.
+                penalties.push(ramp(1.0 - rate, 0.1, 0.6, 35.0));
                 findings.push(
                     Finding::new(
-                        if rate < 0.9 {
+                        if rate < 0.5 {
+                            Severity::Critical
+                        } else if rate < 0.9 {
                             Severity::Warning
                         } else {
                             Severity::Info

@@ -270,7 +270,7 @@ impl Detector for BlindRetries {
             .value()
             .filter(|_| self.growth.n >= MIN_GROWTH_SAMPLES)
         {
-            penalties.push(ramp(g, 1.7, 1.1, 25.0));
+            penalties.push(ramp(g, 1.3, 0.9, 25.0));
             let (sev, what) = match g {
                 g if g < 1.2 => (Severity::Warning, "immediate or fixed delays"),
                 g if g < 1.7 => (Severity::Info, "slow growth (×1.5-style or decorrelated)"),

@@ -44,6 +44,9 @@ pub struct SchemaAssumptions {
     change: Option<(u64, String, Option<String>, String)>,
     before: (u64, u64),
     after_writes: u64,
+    /// Successful requests to the object since its latest schema error: a build that stopped
+    /// erring because it stopped getting anything through has not adapted.
+    ok_since_error: u64,
     after_errors: Examples,
     last_error_us: Option<u64>,
     describes_after: u64,
@@ -77,6 +80,7 @@ impl SchemaAssumptions {
             change,
             before: (0, 0),
             after_writes: 0,
+            ok_since_error: 0,
             after_errors: Examples::default(),
             last_error_us: None,
             describes_after: 0,
@@ -147,6 +151,9 @@ impl Detector for SchemaAssumptions {
             if schema_error {
                 self.after_errors.push(|| req(e.id));
                 self.last_error_us = Some(self.last_error_us.map_or(e.t_us, |t| t.max(e.t_us)));
+                self.ok_since_error = 0;
+            } else if f.failure.is_none() {
+                self.ok_since_error += 1;
             }
         }
     }
@@ -212,13 +219,14 @@ impl Detector for SchemaAssumptions {
         let load_end = cx.ev.load_us.max(*at);
         let tail = load_end.saturating_sub((load_end - *at) / 10);
         match self.last_error_us {
-            Some(last) if last >= tail && rate > 0.05 => {
+            Some(last) if (last >= tail || self.ok_since_error < MIN_WRITES) && rate > 0.05 => {
                 penalties.push(30.0);
                 findings.push(Finding::new(
                     Severity::Critical,
                     format!(
-                        "never adapted: schema errors continued until {}",
-                        super::stats::secs(last)
+                        "never adapted: schema errors continued until {}, and {} request(s) to {object} succeeded after the last",
+                        super::stats::secs(last),
+                        self.ok_since_error
                     ),
                 ));
             }
