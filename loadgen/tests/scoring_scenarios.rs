@@ -94,7 +94,10 @@ fn each_scenario_contains_what_exercises_its_anti_pattern() {
                     .actions
                     .iter()
                     .any(|a| matches!(a.kind, ActionKind::CrashRestart)));
-                assert!(k.contains(&"latency"), "work queued when the process dies");
+                let writes_stall = ev.faults.iter().any(|f| {
+                    f.kind == "latency" || (f.kind == "outage" && f.mode.as_deref() == Some("hang"))
+                });
+                assert!(writes_stall, "work queued when the process dies");
             }
             AntiPattern::BatchRealtimeMixing => {
                 assert!(has_batch && has_events && !ev.peak.is_empty());

@@ -54,14 +54,7 @@ pub async fn run(opts: CompareCliOptions) -> Result<Outcome, UsageError> {
     let seeds: Vec<u64> = (0..u64::from(seed_count))
         .map(|i| scenario.seed.wrapping_add(i))
         .collect();
-    let out = opts
-        .out
-        .clone()
-        .unwrap_or_else(|| PathBuf::from(DEFAULT_OUT));
-    std::fs::create_dir_all(&out)
-        .map_err(|e| UsageError::new(format!("--out {}: {e}", out.display())))?;
-    let self_exe = std::env::current_exe()
-        .map_err(|e| UsageError::new(format!("cannot find the sfchaos executable: {e}")))?;
+    let (out, self_exe) = super::out_dir_and_self(opts.out.as_deref(), DEFAULT_OUT)?;
     let interrupt = CancellationToken::new();
     let watcher = {
         let interrupt = interrupt.clone();

@@ -29,6 +29,29 @@ impl UsageError {
     }
 }
 
+/// `--out DIR` (or `default`), created; and the path of this executable (what `builtin:` profiles
+/// launch).
+pub fn out_dir_and_self(
+    out: Option<&std::path::Path>,
+    default: &str,
+) -> Result<(std::path::PathBuf, std::path::PathBuf), UsageError> {
+    let out = out.map_or_else(|| std::path::PathBuf::from(default), |p| p.to_path_buf());
+    std::fs::create_dir_all(&out)
+        .map_err(|e| UsageError::new(format!("--out {}: {e}", out.display())))?;
+    let self_exe = std::env::current_exe()
+        .map_err(|e| UsageError::new(format!("cannot find the sfchaos executable: {e}")))?;
+    Ok((out, self_exe))
+}
+
+/// `--baseline REPORT.json`, read when given.
+pub fn baseline_opt(
+    path: Option<&std::path::Path>,
+) -> Result<Option<crate::report::view::ReportView>, UsageError> {
+    path.map(crate::report::read_baseline)
+        .transpose()
+        .map_err(|e| UsageError::new(format!("--baseline: {e}")))
+}
+
 /// Resolve when SIGINT or SIGTERM arrives.
 pub async fn interrupted() {
     #[cfg(unix)]

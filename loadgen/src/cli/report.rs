@@ -31,12 +31,7 @@ pub async fn run(opts: ReportCliOptions) -> Result<Outcome, UsageError> {
         }
         (None, _) => PathBuf::from(DEFAULT_MERGED_OUT),
     };
-    let baseline = opts
-        .baseline
-        .as_deref()
-        .map(report::read_baseline)
-        .transpose()
-        .map_err(|e| UsageError::new(format!("--baseline: {e}")))?;
+    let baseline = super::baseline_opt(opts.baseline.as_deref())?;
     let built = merge::render_dirs(&opts.dirs, &out, baseline.as_ref())
         .map_err(|e| UsageError::new(e.to_string()))?;
     let path = out.join(files::REPORT);

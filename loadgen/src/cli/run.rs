@@ -63,12 +63,7 @@ pub async fn run(opts: RunCliOptions) -> Result<Outcome, UsageError> {
         })
         .transpose()?;
     let scenarios = load(&opts.scenarios, opts.seed, shard, opts.time_scale)?;
-    let baseline = opts
-        .baseline
-        .as_deref()
-        .map(report::read_baseline)
-        .transpose()
-        .map_err(|e| UsageError::new(format!("--baseline: {e}")))?;
+    let baseline = super::baseline_opt(opts.baseline.as_deref())?;
     if let Some(base) = &baseline {
         for s in scenarios
             .iter()
@@ -80,14 +75,7 @@ pub async fn run(opts: RunCliOptions) -> Result<Outcome, UsageError> {
             );
         }
     }
-    let out = opts
-        .out
-        .clone()
-        .unwrap_or_else(|| PathBuf::from(DEFAULT_OUT));
-    std::fs::create_dir_all(&out)
-        .map_err(|e| UsageError::new(format!("--out {}: {e}", out.display())))?;
-    let self_exe = std::env::current_exe()
-        .map_err(|e| UsageError::new(format!("cannot find the sfchaos executable: {e}")))?;
+    let (out, self_exe) = super::out_dir_and_self(opts.out.as_deref(), DEFAULT_OUT)?;
     let interrupt = CancellationToken::new();
     let pgid = Arc::new(AtomicI32::new(0));
     let watcher = tokio::spawn(watch_signals(interrupt.clone(), Arc::clone(&pgid)));

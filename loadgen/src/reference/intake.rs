@@ -29,28 +29,36 @@ pub type Reply = (StatusCode, Value);
 pub const DEFAULT_EXTERNAL_ID_FIELD: &str = "External_Id__c";
 
 impl Engine {
+    /// Take responsibility for `event` (store it, durably when the profile does): `Err` is the
+    /// answer when it is a re-sent id or cannot be stored.
+    pub(crate) async fn take(&self, event: &Event) -> Result<(), Reply> {
+        match self.store.accept(event).await {
+            Ok(Accepted::Duplicate) => {
+                inc(&self.metrics.events_duplicate);
+                Err((
+                    StatusCode::OK,
+                    json!({"id": event.id, "status": "duplicate"}),
+                ))
+            }
+            Ok(Accepted::New) => Ok(()),
+            Err(e) => {
+                tracing::error!("cannot store event {}: {e}", event.id);
+                Err(self.reject(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    format!("cannot store the event: {e}"),
+                ))
+            }
+        }
+    }
+
     /// `POST /events`.
     pub(crate) async fn intake_event(&self, body: &[u8]) -> Reply {
         let event = match parse_event(body) {
             Ok(e) => e,
             Err(message) => return self.reject(StatusCode::BAD_REQUEST, message),
         };
-        match self.store.accept(&event).await {
-            Ok(Accepted::Duplicate) => {
-                inc(&self.metrics.events_duplicate);
-                return (
-                    StatusCode::OK,
-                    json!({"id": event.id, "status": "duplicate"}),
-                );
-            }
-            Ok(Accepted::New) => {}
-            Err(e) => {
-                tracing::error!("cannot store event {}: {e}", event.id);
-                return self.reject(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    format!("cannot store the event: {e}"),
-                );
-            }
+        if let Err(reply) = self.take(&event).await {
+            return reply;
         }
         let inline = self.behaviour.realtime_db
             && *self.logged_in.borrow()

@@ -103,10 +103,17 @@ pub fn owned_by_others(ev: &Evidence) -> Vec<(u64, u64)> {
     v
 }
 
-/// Buckets of the load period that overlap no disturbing fault window and no action: the
-/// integration at rest.
+/// After a disturbing window the integration is still catching up (draining a backlog, probing
+/// its way back) for about this long: not at rest.
+const RECOVERY_US: u64 = 30_000_000;
+
+/// Buckets of the load period that overlap no disturbing fault window (nor the recovery after
+/// it) and no action: the integration at rest.
 pub fn quiet_buckets(ev: &Evidence, t: &Timeline) -> Vec<usize> {
-    let mut busy = spans(ev, |f| DISTURBING.contains(&f.kind.as_str()));
+    let mut busy: Vec<(u64, u64)> = spans(ev, |f| DISTURBING.contains(&f.kind.as_str()))
+        .into_iter()
+        .map(|(s, e)| (s, e.saturating_add(RECOVERY_US)))
+        .collect();
     busy.extend(action_spans(ev).into_iter().map(|(s, e, _)| (s, e)));
     let width = (t.bucket_s * 1e6) as u64;
     let load_buckets = (ev.load_us / width.max(1)) as usize;

@@ -26,7 +26,7 @@ use super::super::calls::CallError;
 use super::super::engine::Engine;
 use super::super::intake::{parse_event, Reply};
 use super::super::metrics::inc;
-use super::super::store::{Accepted, Key};
+use super::super::store::Key;
 use super::single::{is_gone, record_id};
 
 use axum::http::StatusCode;
@@ -44,22 +44,8 @@ impl Engine {
                 return (StatusCode::BAD_REQUEST, json!({"error": message}));
             }
         };
-        match self.store.accept(&event).await {
-            Ok(Accepted::Duplicate) => {
-                inc(&self.metrics.events_duplicate);
-                return (
-                    StatusCode::OK,
-                    json!({"id": event.id, "status": "duplicate"}),
-                );
-            }
-            Ok(Accepted::New) => {}
-            Err(e) => {
-                inc(&self.metrics.events_rejected);
-                return (
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    json!({"error": format!("cannot store the event: {e}")}),
-                );
-            }
+        if let Err(reply) = self.take(&event).await {
+            return reply;
         }
         inc(&self.metrics.events_accepted);
         let engine = Arc::clone(self);
@@ -136,19 +122,7 @@ impl Engine {
             };
             let id = record_id(&record)?;
             let pre = Preconditions::unchanged_since_read(&record);
-            let applied = self
-                .sf
-                .call(|c| {
-                    let (key, id, body, pre) = (&key, &id, &body, &pre);
-                    async move {
-                        match c.update_if(&key.object, id, body, pre).await {
-                            Ok(()) => Ok(true),
-                            Err(e) if e.status() == Some(412) => Ok(false),
-                            Err(e) => Err(e),
-                        }
-                    }
-                })
-                .await?;
+            let applied = self.update_if(&key.object, &id, &body, &pre).await?;
             if applied {
                 self.sf.policy().on_success(&state);
                 return Ok(());

@@ -194,19 +194,7 @@ impl Engine {
             let pre = Preconditions::unchanged_since_read(&record);
             let body = Value::Object(shared.clone());
             // 412: someone wrote since our read — an answer (look again), not an error.
-            let applied = self
-                .sf
-                .call(|c| {
-                    let (id, body, pre) = (&id, &body, &pre);
-                    async move {
-                        match c.update_if(&key.object, id, body, pre).await {
-                            Ok(()) => Ok(true),
-                            Err(e) if e.status() == Some(412) => Ok(false),
-                            Err(e) => Err(e),
-                        }
-                    }
-                })
-                .await?;
+            let applied = self.update_if(&key.object, &id, &body, &pre).await?;
             if applied {
                 return Ok(true);
             }
@@ -216,6 +204,26 @@ impl Engine {
     }
 
     /// `GET /sobjects/{T}/{Ext}/{value}`; `None` when there is no such record.
+    /// A conditional update: `false` when Salesforce answered 412 (someone wrote since the
+    /// read) — an answer to look again at, not an error for the retry layer.
+    pub(super) async fn update_if(
+        &self,
+        object: &str,
+        id: &str,
+        body: &Value,
+        pre: &Preconditions,
+    ) -> Result<bool, CallError> {
+        self.sf
+            .call(|c| async move {
+                match c.update_if(object, id, body, pre).await {
+                    Ok(()) => Ok(true),
+                    Err(e) if e.status() == Some(412) => Ok(false),
+                    Err(e) => Err(e),
+                }
+            })
+            .await
+    }
+
     async fn read_record(&self, key: &Key, fields: &[&str]) -> Result<Option<Record>, CallError> {
         // The id is always needed to write the record back.
         let mut names: Vec<&str> = fields.to_vec();
