@@ -16,7 +16,7 @@ use run_common::{f, only_scenario, scenario, sfchaos, text, u};
 
 const SCENARIO: &str = r#"
 name = "python-example"
-description = "Upserts and a sales user's edits, with a few seconds of 503s"
+description = "Upserts and a sales user's edits, with six seconds of 503s on half the calls"
 seed = 11
 duration = "20s"
 drain = "15s"
@@ -48,9 +48,9 @@ keys = { pool = 200, prefix = "A-" }
 id = "blips"
 kind = "error"
 start = "5s"
-duration = "3s"
+duration = "6s"
 error_code = "SERVER_UNAVAILABLE"
-probability = 0.3
+probability = 0.5
 
 [expect]
 lost = 0
