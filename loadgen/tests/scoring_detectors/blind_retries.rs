@@ -123,17 +123,15 @@ fn sporadic_errors_retried_at_once_score_low() {
     // operations fail twice to judge chains, but every first retry came without a wait.
     let mut r = Run::new(60);
     r.fault("blips", "error", 0, Some(60));
-    let mut op = 0;
     for i in 0..600u64 {
         let t = i * 100 * MS;
         if i % 10 == 3 {
-            let e = r.write(t, op, 503);
+            let e = r.write(t, i, 503);
             e.fault = tag("blips", "error", "respond:503");
-            r.write(t + 8 * MS, op, 200);
+            r.write(t + 8 * MS, i, 200);
         } else {
-            r.write(t, op, 200);
+            r.write(t, i, 200);
         }
-        op += 1;
     }
     let a = r.assess(BlindRetries);
     assert_eq!(finding(&a, "retries at once").severity, Severity::Critical);
