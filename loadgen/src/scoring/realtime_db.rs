@@ -3,7 +3,8 @@
 //! Salesforce.
 //!
 //! Signals:
-//! - API calls per write: successful REST and composite reads, queries, writes and describes,
+//! - API calls per write: successful REST and composite reads (lookups answered 404 included),
+//!   queries, writes and describes,
 //!   excluding change-seeking poll queries (polling's business), divided by the successful writes
 //!   records (by the accepted events when the integration wrote nothing). Successful calls, because a failed
 //!   attempt and its retry are blind-retries' business and a dropped event costs nothing here;
@@ -191,7 +192,10 @@ impl Detector for RealtimeDb<'_> {
         if !counted {
             return;
         }
-        if f.failure.is_none() && e.status != 0 {
+        // A lookup answered 404 ("no such record yet") is an answer that cost a call, not a
+        // failure: read-then-create spends it as surely as read-then-update.
+        let answered_lookup = e.method == "GET" && e.status == 404;
+        if (f.failure.is_none() || answered_lookup) && e.status != 0 {
             self.calls += 1;
             if f.op == Op::Write {
                 self.writes += e.ids.len().max(1) as u64;
