@@ -95,12 +95,7 @@ fn an_integration_that_never_gets_healthy_is_a_harness_error() {
     );
     let out = tmp.path().join("out");
     let started = Instant::now();
-    let output = run(&[
-        "run",
-        file.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let output = run_into(&file, &out);
     assert_eq!(output.status.code(), Some(2), "{}", text(&output));
     assert!(
         started.elapsed() < Duration::from_secs(20),

@@ -40,12 +40,7 @@ kind = "crash-restart"
         ),
     );
     let out = tmp.path().join("out");
-    let output = run(&[
-        "run",
-        file.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let output = run_into(&file, &out);
     assert_eq!(output.status.code(), Some(0), "{}", text(&output));
     let s = only_scenario(&out);
     assert_eq!(u(&s["lifecycle"]["crashes"]), 1, "{s:#}");

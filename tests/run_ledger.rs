@@ -125,12 +125,7 @@ fn a_lossy_integration_loses_exactly_the_keys_it_drops() {
     let tmp = tempfile::tempdir().unwrap();
     let file = ledger_scenario(tmp.path(), "lossy", "upsert");
     let out = tmp.path().join("out");
-    let output = run(&[
-        "run",
-        file.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let output = run_into(&file, &out);
     assert_eq!(output.status.code(), Some(1), "{}", text(&output));
     let dropped = accepted_per_key(&scenario_dir(&out))
         .keys()
@@ -156,12 +151,7 @@ fn a_double_writing_integration_duplicates_exactly_once_per_write() {
     let tmp = tempfile::tempdir().unwrap();
     let file = ledger_scenario(tmp.path(), "double", "upsert");
     let out = tmp.path().join("out");
-    let output = run(&[
-        "run",
-        file.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let output = run_into(&file, &out);
     assert_eq!(output.status.code(), Some(1), "{}", text(&output));
     // Each accepted upsert created two records: a key with k accepted events has 2k records,
     // 2k − 1 of them extra.

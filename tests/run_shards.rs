@@ -141,12 +141,7 @@ fields = {{ Name = {{ fake = "company" }} }}
         ),
     );
     let out = tmp.path().join("out");
-    let live = run(&[
-        "run",
-        file.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let live = run_into(&file, &out);
     assert_eq!(live.status.code(), Some(0), "{}", text(&live));
     let before = only_scenario(&out);
     let again = tmp.path().join("again");

@@ -225,12 +225,7 @@ async fn naive_writes_inline_and_polls_with_soql() {
 async fn resilient_loses_nothing_across_a_crash() {
     let sim = Sim::start().await;
     let proxy = Proxy::start(sim.https_addr()).await;
-    let state = tempfile::tempdir().expect("state dir");
-    let mut env = environment(proxy.addr, sim.ca_file.path());
-    env.insert(
-        "SFCHAOS_STATE_DIR".into(),
-        state.path().display().to_string(),
-    );
+    let (_state, env) = environment_with_state(proxy.addr, sim.ca_file.path());
     let first = start(config("resilient", &env)).await;
     assert!(first.salesforce_ready().await);
     let http = http();

@@ -23,12 +23,7 @@ fn remove_account_field(sim: &Sim, field: &str) {
 async fn resilient_keeps_records_flowing_after_a_field_is_removed() {
     let sim = Sim::start().await;
     let (alerts, alert_url) = Recorder::start().await;
-    let state = tempfile::tempdir().expect("state dir");
-    let mut env = environment(sim.https_addr(), sim.ca_file.path());
-    env.insert(
-        "SFCHAOS_STATE_DIR".into(),
-        state.path().display().to_string(),
-    );
+    let (_state, mut env) = environment_with_state(sim.https_addr(), sim.ca_file.path());
     env.insert("SFCHAOS_ALERT_URL".into(), alert_url);
     let running = start(config("resilient", &env)).await;
     let http = http();
@@ -135,12 +130,7 @@ async fn resilient_pages_on_an_outage_and_on_its_end() {
     let sim = Sim::start().await;
     let proxy = Proxy::start(sim.https_addr()).await;
     let (alerts, alert_url) = Recorder::start().await;
-    let state = tempfile::tempdir().expect("state dir");
-    let mut env = environment(proxy.addr, sim.ca_file.path());
-    env.insert(
-        "SFCHAOS_STATE_DIR".into(),
-        state.path().display().to_string(),
-    );
+    let (_state, mut env) = environment_with_state(proxy.addr, sim.ca_file.path());
     env.insert("SFCHAOS_ALERT_URL".into(), alert_url);
     let running = start(config("resilient", &env)).await;
     assert!(running.salesforce_ready().await);
@@ -195,12 +185,7 @@ async fn resilient_pages_on_an_outage_and_on_its_end() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn resilient_loads_a_small_batch_without_bulk() {
     let sim = Sim::start().await;
-    let state = tempfile::tempdir().expect("state dir");
-    let mut env = environment(sim.https_addr(), sim.ca_file.path());
-    env.insert(
-        "SFCHAOS_STATE_DIR".into(),
-        state.path().display().to_string(),
-    );
+    let (_state, env) = environment_with_state(sim.https_addr(), sim.ca_file.path());
     let running = start(config("resilient", &env)).await;
     let records: Vec<_> = (0..5)
         .map(|i| json!({"External_Id__c": format!("B-{i}"), "Name": format!("Batch {i}")}))
@@ -235,12 +220,7 @@ async fn resilient_loads_a_small_batch_without_bulk() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn resilient_holds_a_large_load_until_peak_hours_end() {
     let sim = Sim::start().await;
-    let state = tempfile::tempdir().expect("state dir");
-    let mut env = environment(sim.https_addr(), sim.ca_file.path());
-    env.insert(
-        "SFCHAOS_STATE_DIR".into(),
-        state.path().display().to_string(),
-    );
+    let (_state, mut env) = environment_with_state(sim.https_addr(), sim.ca_file.path());
     env.insert("SFCHAOS_PEAK".into(), "0s-3s".into());
     let running = start(config("resilient", &env)).await;
     let http = http();

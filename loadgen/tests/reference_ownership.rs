@@ -54,12 +54,7 @@ fn wrote(entries: &[Value], field: &str) -> bool {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn resilient_respects_owners_and_newer_edits() {
     let sim = Sim::start().await;
-    let state = tempfile::tempdir().expect("state dir");
-    let mut env = environment(sim.https_addr(), sim.ca_file.path());
-    env.insert(
-        "SFCHAOS_STATE_DIR".into(),
-        state.path().display().to_string(),
-    );
+    let (_state, mut env) = environment_with_state(sim.https_addr(), sim.ca_file.path());
     env.insert("SFCHAOS_OWNED_FIELDS".into(), "Account.Name".into());
     env.insert("SFCHAOS_FOREIGN_FIELDS".into(), "Account.Phone".into());
     let running = start(config("resilient", &env)).await;

@@ -27,12 +27,7 @@ struct Outage {
 async fn outage_with(strategy: &str, enough: impl Fn(&Running) -> bool) -> Outage {
     let sim = Sim::start().await;
     let proxy = Proxy::start(sim.https_addr()).await;
-    let state = tempfile::tempdir().expect("state dir");
-    let mut env = environment(proxy.addr, sim.ca_file.path());
-    env.insert(
-        "SFCHAOS_STATE_DIR".into(),
-        state.path().display().to_string(),
-    );
+    let (state, mut env) = environment_with_state(proxy.addr, sim.ca_file.path());
     env.insert("SFCHAOS_RETRY".into(), strategy.into());
     let config = config("resilient", &env);
     let running = start(config.clone()).await;

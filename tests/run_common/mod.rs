@@ -35,6 +35,16 @@ pub fn run(args: &[&str]) -> Output {
     sfchaos().args(args).output().expect("run sfchaos")
 }
 
+/// `sfchaos run FILE --out OUT`.
+pub fn run_into(file: &Path, out: &Path) -> Output {
+    run(&[
+        "run",
+        file.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ])
+}
+
 pub fn text(output: &Output) -> String {
     format!(
         "exit {:?}\nstdout:\n{}\nstderr:\n{}",

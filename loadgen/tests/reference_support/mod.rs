@@ -223,6 +223,20 @@ pub fn profile(text: &str) -> BuiltinProfile {
 }
 
 /// The design.md §4 environment for an integration reaching Salesforce at `sf` (an HTTPS address).
+/// [`environment`] with a fresh `SFCHAOS_STATE_DIR` (kept while the returned directory lives).
+pub fn environment_with_state(
+    sf: SocketAddr,
+    ca: &Path,
+) -> (tempfile::TempDir, HashMap<String, String>) {
+    let state = tempfile::tempdir().expect("state dir");
+    let mut env = environment(sf, ca);
+    env.insert(
+        "SFCHAOS_STATE_DIR".into(),
+        state.path().display().to_string(),
+    );
+    (state, env)
+}
+
 pub fn environment(sf: SocketAddr, ca: &Path) -> HashMap<String, String> {
     let url = format!("https://{sf}");
     [
