@@ -31,7 +31,7 @@ fn entry(id: u64, t_s: u64, status: u16, rule: Option<&str>) -> JournalEntry {
         id,
         t_us: t_s * 1_000_000,
         latency_us: 2_000,
-        user: Some("admin@sfchaos.test".into()),
+        user: Some(loadgen::harness::world::INTEGRATION_USER.into()),
         method: "PATCH".into(),
         path: format!("/services/data/v62.0/sobjects/Account/External_Id__c/A-{id:06}"),
         route: "sobjects.upsert".into(),

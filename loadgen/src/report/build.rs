@@ -16,7 +16,6 @@ use super::model::{
 use super::view::ReportView;
 use crate::cli::sim::write_atomic;
 use crate::harness::evidence::files;
-use crate::harness::world::INTEGRATION_USER;
 use crate::ledger::Reconciliation;
 use crate::recorder::RunSummary;
 use crate::scenario::Scenario;
@@ -115,7 +114,6 @@ pub fn score_dir(
     summary: &RunSummary,
 ) -> Result<Scored, ScoreError> {
     let mut ev = Evidence::from_dir(dir, scenario)?;
-    ev.integration_user = INTEGRATION_USER.into();
     ev.reconciliation = Some(reconciliation.clone());
     ev.load = Some(summary.clone());
     let scored = Scored::from(crate::scoring::score(&ev)?);

@@ -42,9 +42,6 @@ use crate::recorder::RunSummary;
 use crate::scenario::{Ownership, Scenario, Traffic};
 use simulator::journal::JournalEntry;
 
-/// The default integration user of the embedded org (design.md §3).
-pub const DEFAULT_INTEGRATION_USER: &str = "admin@sfchaos.test";
-
 /// File names in a scenario's output directory (see the module docs).
 pub use crate::harness::evidence::files;
 
@@ -109,7 +106,8 @@ impl Evidence {
             seed: scenario.seed,
             load_us: us(scenario.duration),
             drain_us: us(scenario.drain),
-            integration_user: DEFAULT_INTEGRATION_USER.into(),
+            // The identity `sfchaos run` gives the integration.
+            integration_user: crate::harness::world::INTEGRATION_USER.into(),
             actors: scenario
                 .actors
                 .iter()
