@@ -38,6 +38,11 @@ use loadgen::schedule::{Driver, DriverConfig};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+/// The allocator the `sfchaos` binary runs with, so the driver is measured as `sfchaos run`
+/// drives load.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const TARGET_ROLE: &str = "SFCHAOS_BENCH_ROLE";
 
 fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
@@ -115,6 +120,8 @@ fn main() {
         ),
     )
     .expect("write the wrk script");
+    let target_cpu = |pid: u32| process_cpu_seconds(&format!("/proc/{pid}/stat"));
+    let target_before_wrk = target_cpu(target.id());
     let (_, children_before) = cpu_seconds();
     let wrk_rps = if only_speed && std::env::var("SFCHAOS_BENCH_WRK").as_deref() == Ok("none") {
         None
@@ -124,6 +131,8 @@ fn main() {
     let _ = std::fs::remove_file(&script);
     let (_, children_after) = cpu_seconds();
     let wrk_cpu = children_after - children_before;
+    let target_under_wrk = target_cpu(target.id()) - target_before_wrk;
+    let target_before_driver = target_cpu(target.id());
     // Far above what the target can take, no drops: the driver then sends as fast as slots free.
     let saturated = runtime.block_on(drive(
         addr,
@@ -134,6 +143,7 @@ fn main() {
     ));
     let driver_rps = saturated.completed as f64 / saturated.elapsed_s;
     let driver_cpu = saturated.cpu_s;
+    let target_under_driver = target_cpu(target.id()) - target_before_driver;
     let (bare_before, _) = cpu_seconds();
     let bare = runtime.block_on(bare_client(addr, connections, duration, body.clone()));
     let (bare_after, _) = cpu_seconds();
@@ -155,6 +165,11 @@ fn main() {
         ),
         None => println!("wrk: not available ({wrk}); driver: {driver_rps:.0} req/s"),
     }
+    println!(
+        "target CPU/request: under wrk {:.1} µs, under the driver {:.1} µs",
+        wrk_rps.map_or(0.0, |r| target_under_wrk * 1e6 / (r * secs as f64)),
+        target_under_driver * 1e6 / saturated.completed.max(1) as f64
+    );
     drop(target.stdin.take());
     let _ = target.kill();
     let _ = target.wait();
@@ -323,7 +338,20 @@ fn sample_body() -> String {
 /// CPU seconds used so far by this process and by its waited-for children (utime + stime and
 /// cutime + cstime of /proc/self/stat), to put a CPU cost on each request.
 fn cpu_seconds() -> (f64, f64) {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let fields = stat_fields("/proc/self/stat");
+    let tick = 100.0;
+    let get = |i: usize| fields.get(i).copied().unwrap_or(0.0) / tick;
+    (get(11) + get(12), get(13) + get(14))
+}
+
+/// CPU seconds (utime + stime) of the process whose stat file is `path`.
+fn process_cpu_seconds(path: &str) -> f64 {
+    let fields = stat_fields(path);
+    (fields.get(11).copied().unwrap_or(0.0) + fields.get(12).copied().unwrap_or(0.0)) / 100.0
+}
+
+fn stat_fields(path: &str) -> Vec<f64> {
+    let stat = std::fs::read_to_string(path).unwrap_or_default();
     let fields: Vec<f64> = stat
         .rsplit(')')
         .next()
@@ -332,9 +360,7 @@ fn cpu_seconds() -> (f64, f64) {
         .map(|f| f.parse().unwrap_or(0.0))
         .collect();
     // After ")": state is field 0, so utime (field 14 of the file) is index 11.
-    let tick = 100.0;
-    let get = |i: usize| fields.get(i).copied().unwrap_or(0.0) / tick;
-    (get(11) + get(12), get(13) + get(14))
+    fields
 }
 
 fn lua_string(s: &str) -> String {

@@ -141,5 +141,61 @@ fn recorder_ingest(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, instants, recorder_ingest);
+/// What the driver does for each event besides the HTTP exchange: build it from the seed, encode
+/// its body, and encode its ledger line.
+fn event_work(c: &mut Criterion) {
+    use loadgen::datagen::{account_fields, EventBuilder, KeyDistribution, KeyPool, StreamSpec};
+    use loadgen::ledger::{LedgerEntry, Outcome as LedgerOutcome};
+    let spec = StreamSpec {
+        name: "orders".into(),
+        object: "Account".into(),
+        external_id_field: "External_Id__c".into(),
+        kind: Default::default(),
+        delete_fraction: 0.0,
+        keys: KeyPool::new(100_000, KeyDistribution::Zipf { exponent: 1.1 }),
+        fields: account_fields(),
+    };
+    let builder = EventBuilder::new(&spec, 7).expect("builder");
+    let at = chrono::Utc::now();
+    let mut g = c.benchmark_group("event");
+    g.throughput(Throughput::Elements(1));
+    let mut seq = 0u64;
+    g.bench_function("build", |b| {
+        b.iter(|| {
+            seq += 1;
+            black_box(builder.build(seq, at))
+        })
+    });
+    let mut body = Vec::with_capacity(1024);
+    g.bench_function("encode", |b| {
+        b.iter(|| {
+            seq += 1;
+            body.clear();
+            black_box(builder.encode(seq, at, &mut body));
+        })
+    });
+    let event = builder.build(42, at);
+    g.bench_function("body", |b| {
+        b.iter(|| black_box(serde_json::to_vec(black_box(&event)).expect("json")))
+    });
+    let entry = LedgerEntry::from_event(
+        &event,
+        "orders",
+        42,
+        1_234_567,
+        LedgerOutcome::from_status(202),
+        Duration::from_micros(250),
+    );
+    let mut line = Vec::with_capacity(1024);
+    g.bench_function("ledger_line", |b| {
+        b.iter(|| {
+            line.clear();
+            serde_json::to_writer(&mut line, black_box(&entry)).expect("json");
+            black_box(line.len())
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, instants, recorder_ingest, event_work);
 criterion_main!(benches);

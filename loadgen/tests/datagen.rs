@@ -451,7 +451,64 @@ fn stream_specs_deserialise_from_toml() {
     assert_eq!(event.external_id.len(), 8);
 }
 
+/// A stream whose names and values need JSON escaping, with every kind of field and deletes.
+fn awkward_stream(delete_fraction: f64) -> StreamSpec {
+    let mut fields = account_fields();
+    fields.insert(
+        "Fixed__c".into(),
+        FieldSpec::Fixed(json!({"nested": [1, "two"]})),
+    );
+    fields.insert(
+        "Quote\"d__c".into(),
+        FieldSpec::Pattern("say \"{letters:2}\"\\{version}\u{e9}\t{external_id}".into()),
+    );
+    fields.insert("Seq__c".into(), FieldSpec::Sequence { start: -3, step: 7 });
+    fields.insert(
+        "Ratio__c".into(),
+        FieldSpec::Number {
+            min: 0.0,
+            max: 1.0,
+            decimals: 3,
+        },
+    );
+    StreamSpec {
+        name: "str\"eam/\u{e9}".into(),
+        object: "Acc\\ount".into(),
+        external_id_field: "Ext\"Id__c".into(),
+        delete_fraction,
+        ..stream(fields)
+    }
+}
+
 proptest! {
+    /// The driver sends `encode`'s bytes; everything else (tests, batches, the ledger's reading)
+    /// knows events through `build`. They must be the same JSON, byte for byte, and the parts must
+    /// point at the event's values.
+    #[test]
+    fn encoded_bodies_are_the_built_events_serialized(
+        seed in any::<u64>(),
+        seq in any::<u64>(),
+        delete_fraction in prop_oneof![Just(0.0), Just(0.5), Just(1.0)],
+        millis in prop_oneof![0i64..4_000_000_000_000, -70_000_000_000_000i64..300_000_000_000_000],
+    ) {
+        let builder = EventBuilder::new(&awkward_stream(delete_fraction), seed).expect("valid");
+        let at = Utc.timestamp_millis_opt(millis).single().expect("instant");
+        let event = builder.build(seq, at);
+        let mut body = b"left over".to_vec();
+        let parts = builder.encode(seq, at, &mut body);
+        let body = body.split_off(9);
+        let parts_shift = |r: &std::ops::Range<usize>| &body[r.start - 9..r.end - 9];
+        let serialized = serde_json::to_vec(&event).expect("json");
+        prop_assert_eq!(String::from_utf8_lossy(&body), String::from_utf8_lossy(&serialized));
+        prop_assert_eq!(parts.kind, event.kind);
+        let value = |bytes: &[u8]| serde_json::from_slice::<Value>(bytes).expect("a JSON value");
+        prop_assert_eq!(value(parts_shift(&parts.id)), json!(event.id));
+        prop_assert_eq!(value(parts_shift(&parts.object)), json!(event.object));
+        prop_assert_eq!(value(parts_shift(&parts.external_id_field)), json!(event.external_id_field));
+        prop_assert_eq!(value(parts_shift(&parts.external_id)), json!(event.external_id));
+        prop_assert_eq!(value(parts_shift(&parts.fields)), Value::Object(event.fields));
+    }
+
     #[test]
     fn external_ids_round_trip(size in 1u64..10_000_000, frac in 0.0f64..1.0, width in proptest::option::of(0usize..12)) {
         let pool = KeyPool { width, ..KeyPool::new(size, KeyDistribution::Uniform) };

@@ -8,8 +8,8 @@ use loadgen::datagen::{
     account_fields, EventBuilder, EventKind, KeyDistribution, KeyPool, StreamSpec,
 };
 use loadgen::ledger::{
-    load_ledgers, values_equal, ExpectedState, Ledger, LedgerEntry, LedgerError, LedgerWriter,
-    OrgSnapshot, Outcome, Problem, ReconcileOptions, Reconciliation,
+    load_ledgers, values_equal, ExpectedState, Ledger, LedgerEntry, LedgerError, LedgerRecord,
+    LedgerWriter, OrgSnapshot, Outcome, Problem, ReconcileOptions, Reconciliation, SentEvent,
 };
 use proptest::prelude::*;
 use serde_json::{json, Map, Value};
@@ -591,6 +591,71 @@ fn ndjson_survives_a_crash_mid_line_but_names_corrupt_lines() {
     let err = Ledger::load(&path).expect_err("corrupt");
     assert!(matches!(err, LedgerError::Parse { line: 1, .. }), "{err}");
     assert!(err.to_string().contains("ledger.ndjson:1:"));
+}
+
+/// The driver writes an event's line from the body it sent; it must be the line of the entry the
+/// event stands for, whatever the event (deletes, escaped names) and outcome.
+#[test]
+fn sent_events_write_their_entries_lines() {
+    let spec = StreamSpec {
+        name: "ord\"ers".into(),
+        object: OBJ.into(),
+        external_id_field: EXT.into(),
+        kind: EventKind::Upsert,
+        delete_fraction: 0.3,
+        keys: KeyPool::new(1_000, KeyDistribution::Uniform),
+        fields: account_fields(),
+    };
+    let builder = EventBuilder::new(&spec, 11).expect("valid");
+    let at = Utc
+        .with_ymd_and_hms(2024, 5, 1, 12, 0, 0)
+        .single()
+        .expect("instant");
+    let outcomes = [
+        ok(),
+        Outcome::Rejected { status: 503 },
+        Outcome::TransportError {
+            message: "reset by \"peer\"".into(),
+        },
+        Outcome::Timeout,
+    ];
+    let stream: std::sync::Arc<str> = std::sync::Arc::from(spec.name.as_str());
+    let (mut sent_lines, mut entries) =
+        (LedgerWriter::new(Vec::new()), LedgerWriter::new(Vec::new()));
+    let mut deletes = 0;
+    for seq in 0..200u64 {
+        let mut body = Vec::new();
+        let parts = builder.encode(seq, at, &mut body);
+        let outcome = outcomes[(seq % 4) as usize].clone();
+        let sent = SentEvent {
+            stream: stream.clone(),
+            seq,
+            sent_us: seq * 997,
+            body: body.into(),
+            parts,
+            outcome: outcome.clone(),
+            latency_us: seq * 13,
+        };
+        let entry = LedgerEntry::from_event(
+            &builder.build(seq, at),
+            &spec.name,
+            seq,
+            seq * 997,
+            outcome,
+            Duration::from_micros(seq * 13),
+        );
+        deletes += usize::from(entry.kind == EventKind::Delete);
+        assert_eq!(sent.to_entry().expect("decodes"), entry);
+        sent_lines
+            .append_all(&[LedgerRecord::Sent(sent)])
+            .expect("write");
+        entries.append(&entry).expect("write");
+    }
+    assert!(deletes > 20, "deletes exercised: {deletes}");
+    assert_eq!(
+        String::from_utf8(sent_lines.into_inner()).expect("utf-8"),
+        String::from_utf8(entries.into_inner()).expect("utf-8")
+    );
 }
 
 proptest! {

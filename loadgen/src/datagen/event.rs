@@ -1,5 +1,7 @@
 //! Building the events the harness posts to the integration (design.md §4).
 
+use std::ops::Range;
+
 use chrono::{DateTime, SecondsFormat, Utc};
 use indexmap::IndexMap;
 use rand::{Rng, SeedableRng};
@@ -63,6 +65,57 @@ pub struct Event {
     pub occurred_at: String,
 }
 
+/// Where the parts of an event sit in its encoded body ([`EventBuilder::encode`]): the byte range
+/// of each JSON value, quotes included. Lets the ledger write an event's line from the very
+/// bytes that were sent, without decoding them.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct BodyParts {
+    /// The event's `type`.
+    pub kind: EventKind,
+    pub id: Range<usize>,
+    pub object: Range<usize>,
+    pub external_id_field: Range<usize>,
+    pub external_id: Range<usize>,
+    pub fields: Range<usize>,
+}
+
+/// The constant pieces of a stream's encoded events, as JSON, made once per builder.
+#[derive(Clone, Debug)]
+struct Encoded {
+    /// `"evt-<stream>-` (the sequence number and closing quote follow).
+    id_prefix: Vec<u8>,
+    object: Vec<u8>,
+    external_id_field: Vec<u8>,
+    /// `"<field name>":`, in field order.
+    field_keys: Vec<Vec<u8>>,
+}
+
+impl Encoded {
+    fn new(
+        name: &str,
+        object: &str,
+        external_id_field: &str,
+        fields: &[(String, FieldGen)],
+    ) -> Self {
+        let quoted = |s: &str| serde_json::to_vec(s).unwrap_or_default();
+        let mut id_prefix = quoted(&format!("evt-{name}-"));
+        id_prefix.pop();
+        Encoded {
+            id_prefix,
+            object: quoted(object),
+            external_id_field: quoted(external_id_field),
+            field_keys: fields
+                .iter()
+                .map(|(name, _)| {
+                    let mut key = quoted(name);
+                    key.push(b':');
+                    key
+                })
+                .collect(),
+        }
+    }
+}
+
 /// Turns sequence numbers into events. Building event `seq` is a pure function of the seed, the
 /// stream and `seq`: each event draws its key from its own ChaCha8 stream (`set_stream(seq)`), so
 /// skipping (dropping) events never shifts the keys or values of the others.
@@ -77,6 +130,7 @@ pub struct EventBuilder {
     fields: Vec<(String, FieldGen)>,
     seed: u64,
     rng_seed: <ChaCha8Rng as SeedableRng>::Seed,
+    encoded: Encoded,
 }
 
 impl EventBuilder {
@@ -117,6 +171,7 @@ impl EventBuilder {
         // The stream name is mixed in so two streams with one seed still get different keys.
         let stream_seed = combine(seed, hash_str(&spec.name));
         Ok(EventBuilder {
+            encoded: Encoded::new(&spec.name, &spec.object, &spec.external_id_field, &fields),
             name: spec.name.clone(),
             object: spec.object.clone(),
             external_id_field: spec.external_id_field.clone(),
@@ -175,17 +230,9 @@ impl EventBuilder {
         occurred_at: DateTime<Utc>,
     ) -> Event {
         let external_id = self.sampler.external_id(key);
-        let prefix_len = self.sampler.pool().prefix.len();
-        let index_text = external_id.get(prefix_len..).unwrap_or_default();
-        let mut fields = Map::new();
+        let mut fields = Map::with_capacity(self.fields.len());
         if kind == EventKind::Upsert {
-            let ctx = FieldContext {
-                seed: self.seed,
-                key_index: key,
-                external_id: &external_id,
-                index_text,
-                version: seq,
-            };
+            let ctx = self.field_context(seq, key, &external_id);
             for (name, field) in &self.fields {
                 fields.insert(name.clone(), field.value(&ctx));
             }
@@ -200,4 +247,101 @@ impl EventBuilder {
             occurred_at: occurred_at.to_rfc3339_opts(SecondsFormat::Millis, true),
         }
     }
+
+    /// Appends the JSON body of event `seq` to `body`: byte for byte what `serde_json::to_vec`
+    /// makes of [`EventBuilder::build`]'s event, without building it (no map, no copies of field
+    /// names). What the event driver sends, once per event.
+    pub fn encode(&self, seq: u64, occurred_at: DateTime<Utc>, body: &mut Vec<u8>) -> BodyParts {
+        let (key, kind) = self.key_of(seq);
+        let external_id = self.sampler.external_id(key);
+        let e = &self.encoded;
+        let mut parts = BodyParts {
+            kind,
+            ..BodyParts::default()
+        };
+        let value = |body: &mut Vec<u8>, bytes: &[u8]| {
+            let at = body.len();
+            body.extend_from_slice(bytes);
+            at..body.len()
+        };
+        body.extend_from_slice(b"{\"id\":");
+        let at = body.len();
+        body.extend_from_slice(&e.id_prefix);
+        body.extend_from_slice(itoa::Buffer::new().format(seq).as_bytes());
+        body.push(b'"');
+        parts.id = at..body.len();
+        body.extend_from_slice(match kind {
+            EventKind::Upsert => b",\"type\":\"upsert\",\"object\":",
+            EventKind::Delete => b",\"type\":\"delete\",\"object\":",
+        });
+        parts.object = value(body, &e.object);
+        body.extend_from_slice(b",\"external_id_field\":");
+        parts.external_id_field = value(body, &e.external_id_field);
+        body.extend_from_slice(b",\"external_id\":");
+        let at = body.len();
+        // Writing JSON into a Vec fails only for values JSON cannot hold, which these are not.
+        let _ = serde_json::to_writer(&mut *body, external_id.as_str());
+        parts.external_id = at..body.len();
+        body.extend_from_slice(b",\"fields\":");
+        let at = body.len();
+        body.push(b'{');
+        if kind == EventKind::Upsert {
+            let ctx = self.field_context(seq, key, &external_id);
+            let mut scratch = String::new();
+            for (i, ((_, field), key)) in self.fields.iter().zip(&e.field_keys).enumerate() {
+                if i > 0 {
+                    body.push(b',');
+                }
+                body.extend_from_slice(key);
+                field.write_json(&ctx, body, &mut scratch);
+            }
+        }
+        body.push(b'}');
+        parts.fields = at..body.len();
+        body.extend_from_slice(b",\"occurred_at\":\"");
+        write_rfc3339_millis(occurred_at, body);
+        body.extend_from_slice(b"\"}");
+        parts
+    }
+
+    /// What event `seq`'s field values for `key` are drawn from.
+    fn field_context<'a>(&self, seq: u64, key: u64, external_id: &'a str) -> FieldContext<'a> {
+        let prefix_len = self.sampler.pool().prefix.len();
+        FieldContext {
+            seed: self.seed,
+            key_index: key,
+            external_id,
+            index_text: external_id.get(prefix_len..).unwrap_or_default(),
+            version: seq,
+        }
+    }
+}
+
+/// `occurred_at` as `to_rfc3339_opts(SecondsFormat::Millis, true)` writes it
+/// (`2024-05-01T12:00:00.000Z`), without its formatting machinery; chrono itself for what it
+/// writes differently (years outside 0–9999, leap seconds).
+fn write_rfc3339_millis(at: DateTime<Utc>, out: &mut Vec<u8>) {
+    use chrono::{Datelike, Timelike};
+    let (year, nanos) = (at.year(), at.nanosecond());
+    if !(0..=9999).contains(&year) || nanos >= 1_000_000_000 {
+        out.extend_from_slice(at.to_rfc3339_opts(SecondsFormat::Millis, true).as_bytes());
+        return;
+    }
+    let mut digits = |n: u32, width: usize, then: u8| {
+        let mut buf = [b'0'; 4];
+        let mut n = n;
+        for slot in buf[..width].iter_mut().rev() {
+            *slot = b'0' + (n % 10) as u8;
+            n /= 10;
+        }
+        out.extend_from_slice(&buf[..width]);
+        out.push(then);
+    };
+    digits(year.unsigned_abs(), 4, b'-');
+    digits(at.month(), 2, b'-');
+    digits(at.day(), 2, b'T');
+    digits(at.hour(), 2, b':');
+    digits(at.minute(), 2, b':');
+    digits(at.second(), 2, b'.');
+    digits(nanos / 1_000_000, 3, b'Z');
 }

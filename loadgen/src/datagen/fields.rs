@@ -67,11 +67,32 @@ pub struct FieldGen {
 
 #[derive(Clone, Debug)]
 enum Compiled {
-    Fixed(Value),
-    Sequence { start: i64, step: i64 },
-    Choice(Vec<Value>),
-    Number { min: f64, max: f64, scale: f64 },
+    /// The value, and its JSON.
+    Fixed(Value, Box<[u8]>),
+    Sequence {
+        start: i64,
+        step: i64,
+    },
+    /// The values, and each one's JSON.
+    Choice(Vec<Value>, Vec<Box<[u8]>>),
+    Number {
+        min: f64,
+        max: f64,
+        scale: f64,
+    },
     Pattern(Vec<Token>),
+}
+
+/// A generated number: whole when the field has no decimals.
+enum Num {
+    Int(i64),
+    Float(f64),
+}
+
+fn json_of(value: &Value) -> Box<[u8]> {
+    serde_json::to_vec(value)
+        .unwrap_or_default()
+        .into_boxed_slice()
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -97,7 +118,7 @@ impl FieldSpec {
             message,
         };
         let kind = match self {
-            FieldSpec::Fixed(v) => Compiled::Fixed(v.clone()),
+            FieldSpec::Fixed(v) => Compiled::Fixed(v.clone(), json_of(v)),
             FieldSpec::Sequence { start, step } => Compiled::Sequence {
                 start: *start,
                 step: *step,
@@ -106,7 +127,7 @@ impl FieldSpec {
                 if values.is_empty() {
                     return Err(bad("choice needs at least one value".into()));
                 }
-                Compiled::Choice(values.clone())
+                Compiled::Choice(values.clone(), values.iter().map(json_of).collect())
             }
             FieldSpec::Number { min, max, decimals } => {
                 if !(min.is_finite() && max.is_finite() && min <= max) {
@@ -135,29 +156,77 @@ impl FieldSpec {
 impl FieldGen {
     /// The field's value for one event.
     pub fn value(&self, ctx: &FieldContext<'_>) -> Value {
-        let h = combine(
+        let h = self.hash(ctx);
+        match &self.kind {
+            Compiled::Fixed(v, _) => v.clone(),
+            Compiled::Sequence { start, step } => Value::from(sequence(*start, *step, ctx)),
+            Compiled::Choice(values, _) => pick(values, h).cloned().unwrap_or(Value::Null),
+            Compiled::Number { min, max, scale } => match number(*min, *max, *scale, h) {
+                Num::Int(n) => Value::from(n),
+                Num::Float(x) => serde_json::Number::from_f64(x).map_or(Value::Null, Value::Number),
+            },
+            Compiled::Pattern(tokens) => {
+                let mut out = String::new();
+                render(tokens, h, ctx, &mut out);
+                Value::String(out)
+            }
+        }
+    }
+
+    /// Appends the JSON of [`FieldGen::value`] to `out`, byte for byte what serializing it would
+    /// give, without building it. `scratch` is reused for rendering patterns.
+    pub fn write_json(&self, ctx: &FieldContext<'_>, out: &mut Vec<u8>, scratch: &mut String) {
+        let h = self.hash(ctx);
+        match &self.kind {
+            Compiled::Fixed(_, json) => out.extend_from_slice(json),
+            Compiled::Sequence { start, step } => {
+                out.extend_from_slice(
+                    itoa::Buffer::new()
+                        .format(sequence(*start, *step, ctx))
+                        .as_bytes(),
+                );
+            }
+            Compiled::Choice(_, json) => {
+                out.extend_from_slice(pick(json, h).map_or(&b"null"[..], |j| &j[..]));
+            }
+            Compiled::Number { min, max, scale } => match number(*min, *max, *scale, h) {
+                Num::Int(n) => out.extend_from_slice(itoa::Buffer::new().format(n).as_bytes()),
+                // As `serde_json::Number::from_f64` then serializing it: null unless finite.
+                Num::Float(x) if x.is_finite() => {
+                    let _ = serde_json::to_writer(&mut *out, &x);
+                }
+                Num::Float(_) => out.extend_from_slice(b"null"),
+            },
+            Compiled::Pattern(tokens) => {
+                scratch.clear();
+                render(tokens, h, ctx, scratch);
+                let _ = serde_json::to_writer(&mut *out, scratch.as_str());
+            }
+        }
+    }
+
+    /// The event's hash for this field: each field, key and version draws differently.
+    fn hash(&self, ctx: &FieldContext<'_>) -> u64 {
+        combine(
             combine(combine(ctx.seed, self.name_hash), ctx.key_index),
             ctx.version,
-        );
-        match &self.kind {
-            Compiled::Fixed(v) => v.clone(),
-            Compiled::Sequence { start, step } => {
-                let version = i64::try_from(ctx.version).unwrap_or(i64::MAX);
-                Value::from(start.saturating_add(step.saturating_mul(version)))
-            }
-            Compiled::Choice(values) => pick(values, h).cloned().unwrap_or(Value::Null),
-            Compiled::Number { min, max, scale } => {
-                let raw = min + unit(h) * (max - min);
-                let rounded = ((raw * scale).round() / scale).clamp(*min, *max);
-                if *scale == 1.0 {
-                    // `as` saturates; the range was validated finite.
-                    Value::from(rounded as i64)
-                } else {
-                    serde_json::Number::from_f64(rounded).map_or(Value::Null, Value::Number)
-                }
-            }
-            Compiled::Pattern(tokens) => Value::String(render(tokens, h, ctx)),
-        }
+        )
+    }
+}
+
+fn sequence(start: i64, step: i64, ctx: &FieldContext<'_>) -> i64 {
+    let version = i64::try_from(ctx.version).unwrap_or(i64::MAX);
+    start.saturating_add(step.saturating_mul(version))
+}
+
+fn number(min: f64, max: f64, scale: f64, h: u64) -> Num {
+    let raw = min + unit(h) * (max - min);
+    let rounded = ((raw * scale).round() / scale).clamp(min, max);
+    if scale == 1.0 {
+        // `as` saturates; the range was validated finite.
+        Num::Int(rounded as i64)
+    } else {
+        Num::Float(rounded)
     }
 }
 
@@ -166,8 +235,7 @@ fn pick<T>(values: &[T], h: u64) -> Option<&T> {
     values.get(usize::try_from(h % n.max(1)).ok()?)
 }
 
-fn render(tokens: &[Token], h: u64, ctx: &FieldContext<'_>) -> String {
-    let mut out = String::new();
+fn render(tokens: &[Token], h: u64, ctx: &FieldContext<'_>, out: &mut String) {
     // Each random placeholder draws from its own sub-hash, so editing one part of a pattern does
     // not reshuffle the others.
     for (i, token) in tokens.iter().enumerate() {
@@ -180,7 +248,7 @@ fn render(tokens: &[Token], h: u64, ctx: &FieldContext<'_>) -> String {
             Token::Literal(s) => out.push_str(s),
             Token::ExternalId => out.push_str(ctx.external_id),
             Token::Index => out.push_str(ctx.index_text),
-            Token::Version => out.push_str(&ctx.version.to_string()),
+            Token::Version => out.push_str(itoa::Buffer::new().format(ctx.version)),
             Token::Digits(n) => {
                 for _ in 0..*n {
                     out.push(char::from(b'0' + (next() % 10) as u8));
@@ -198,7 +266,6 @@ fn render(tokens: &[Token], h: u64, ctx: &FieldContext<'_>) -> String {
             }
         }
     }
-    out
 }
 
 fn parse_pattern(p: &str) -> Result<Vec<Token>, String> {

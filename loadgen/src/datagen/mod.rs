@@ -23,7 +23,7 @@ mod event;
 mod fields;
 mod keys;
 
-pub use event::{Event, EventBuilder, EventKind, StreamSpec};
+pub use event::{BodyParts, Event, EventBuilder, EventKind, StreamSpec};
 pub use fields::{account_fields, preset, FieldContext, FieldGen, FieldSpec};
 pub use keys::{KeyDistribution, KeyPool, KeySampler};
 

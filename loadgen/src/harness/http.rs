@@ -95,12 +95,24 @@ impl HttpClient {
         body: Bytes,
         timeout: Duration,
     ) -> Result<Reply, SendError> {
-        self.send("POST", uri, &body, timeout).await
+        self.send("POST", uri, &body, timeout, true).await
+    }
+
+    /// `POST uri` with a JSON body, for its status only: the reply body is read but not kept
+    /// (the event driver's case, once per event).
+    pub async fn post_json_status(
+        &self,
+        uri: &Uri,
+        body: Bytes,
+        timeout: Duration,
+    ) -> Result<u16, SendError> {
+        let reply = self.send("POST", uri, &body, timeout, false).await?;
+        Ok(reply.status)
     }
 
     /// `GET uri`.
     pub async fn get(&self, uri: &Uri, timeout: Duration) -> Result<Reply, SendError> {
-        self.send("GET", uri, &[], timeout).await
+        self.send("GET", uri, &[], timeout, true).await
     }
 
     async fn send(
@@ -109,6 +121,7 @@ impl HttpClient {
         uri: &Uri,
         body: &[u8],
         timeout: Duration,
+        keep_body: bool,
     ) -> Result<Reply, SendError> {
         let authority = uri
             .authority()
@@ -118,9 +131,13 @@ impl HttpClient {
         let exchange = async {
             let mut conn = match self.checkout(authority) {
                 Some(conn) => conn,
-                None => connect(authority).await?,
+                // Boxed: rare, and its future (address resolution included) would otherwise
+                // make every request's future larger.
+                None => Box::pin(connect(authority)).await?,
             };
-            let (reply, reusable) = conn.exchange(method, authority, path, body).await?;
+            let (reply, reusable) = conn
+                .exchange(method, authority, path, body, keep_body)
+                .await?;
             if reusable {
                 self.checkin(authority, conn);
             }
@@ -186,6 +203,7 @@ impl Conn {
         authority: &str,
         path: &str,
         body: &[u8],
+        keep_body: bool,
     ) -> Result<(Reply, bool), SendError> {
         self.out.clear();
         // Writing into a Vec cannot fail.
@@ -211,7 +229,7 @@ impl Conn {
         };
         self.buf.drain(..head_len);
         let (body, clean) = match framing {
-            Framing::Length(n) => (self.read_length(n).await?, true),
+            Framing::Length(n) => (self.read_length(n, keep_body).await?, true),
             Framing::Chunked => (self.read_chunked().await?, true),
             Framing::UntilClose => (self.read_to_close().await?, false),
         };
@@ -238,55 +256,23 @@ impl Conn {
     /// Status, framing, `Connection: close`, and the head's length in `buf`.
     async fn read_head(&mut self) -> Result<(u16, Framing, bool, usize), SendError> {
         loop {
-            let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
-            let mut response = httparse::Response::new(&mut headers);
-            match response.parse(&self.buf) {
-                Ok(httparse::Status::Complete(len)) => {
-                    let status = response.code.unwrap_or(0);
-                    let mut framing = Framing::UntilClose;
-                    let mut close = response.version == Some(0);
-                    for h in response.headers.iter() {
-                        let value = std::str::from_utf8(h.value).unwrap_or("").trim();
-                        if h.name.eq_ignore_ascii_case("content-length") {
-                            let n = value.parse().map_err(|_| {
-                                SendError::Transport(format!("bad Content-Length \"{value}\""))
-                            })?;
-                            if framing != Framing::Chunked {
-                                framing = Framing::Length(n);
-                            }
-                        } else if h.name.eq_ignore_ascii_case("transfer-encoding")
-                            && value.to_ascii_lowercase().ends_with("chunked")
-                        {
-                            framing = Framing::Chunked;
-                        } else if h.name.eq_ignore_ascii_case("connection") {
-                            let value = value.to_ascii_lowercase();
-                            if value.contains("close") {
-                                close = true;
-                            } else if value.contains("keep-alive") {
-                                close = false;
-                            }
-                        }
-                    }
-                    // 204 and 304 never carry a body.
-                    if status == 204 || status == 304 || (100..200).contains(&status) {
-                        framing = Framing::Length(0);
-                    }
-                    return Ok((status, framing, close, len));
-                }
-                Ok(httparse::Status::Partial) if self.buf.len() < MAX_HEAD => {
-                    self.fill("before replying").await?;
-                }
-                Ok(httparse::Status::Partial) => {
-                    return Err(SendError::Transport("the reply head is too large".into()))
-                }
-                Err(e) => return Err(SendError::Transport(format!("malformed reply: {e}"))),
+            if let Some(head) = parse_head(&self.buf)? {
+                return Ok(head);
             }
+            if self.buf.len() >= MAX_HEAD {
+                return Err(SendError::Transport("the reply head is too large".into()));
+            }
+            self.fill("before replying").await?;
         }
     }
 
-    async fn read_length(&mut self, n: usize) -> Result<Bytes, SendError> {
+    async fn read_length(&mut self, n: usize, keep_body: bool) -> Result<Bytes, SendError> {
         while self.buf.len() < n {
             self.fill("in the middle of the reply body").await?;
+        }
+        if !keep_body {
+            self.buf.drain(..n);
+            return Ok(Bytes::new());
         }
         let body: Vec<u8> = self.buf.drain(..n).collect();
         Ok(keep(body))
@@ -344,6 +330,52 @@ impl Conn {
             }
         }
     }
+}
+
+/// Parses a complete reply head at the start of `buf`: status, framing, `Connection: close`, and
+/// the head's length; `None` while it is incomplete.
+///
+/// A plain function rather than part of [`Conn::read_head`]: the parser's header array (2 KiB)
+/// then lives on the stack for the parse only, instead of in every request's future, which each
+/// event's task is built from.
+fn parse_head(buf: &[u8]) -> Result<Option<(u16, Framing, bool, usize)>, SendError> {
+    let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
+    let mut response = httparse::Response::new(&mut headers);
+    let len = match response.parse(buf) {
+        Ok(httparse::Status::Complete(len)) => len,
+        Ok(httparse::Status::Partial) => return Ok(None),
+        Err(e) => return Err(SendError::Transport(format!("malformed reply: {e}"))),
+    };
+    let status = response.code.unwrap_or(0);
+    let mut framing = Framing::UntilClose;
+    let mut close = response.version == Some(0);
+    for h in response.headers.iter() {
+        let value = std::str::from_utf8(h.value).unwrap_or("").trim();
+        if h.name.eq_ignore_ascii_case("content-length") {
+            let n = value
+                .parse()
+                .map_err(|_| SendError::Transport(format!("bad Content-Length \"{value}\"")))?;
+            if framing != Framing::Chunked {
+                framing = Framing::Length(n);
+            }
+        } else if h.name.eq_ignore_ascii_case("transfer-encoding")
+            && value.to_ascii_lowercase().ends_with("chunked")
+        {
+            framing = Framing::Chunked;
+        } else if h.name.eq_ignore_ascii_case("connection") {
+            let value = value.to_ascii_lowercase();
+            if value.contains("close") {
+                close = true;
+            } else if value.contains("keep-alive") {
+                close = false;
+            }
+        }
+    }
+    // 204 and 304 never carry a body.
+    if status == 204 || status == 304 || (100..200).contains(&status) {
+        framing = Framing::Length(0);
+    }
+    Ok(Some((status, framing, close, len)))
 }
 
 fn keep(mut body: Vec<u8>) -> Bytes {

@@ -6,8 +6,9 @@
 //! the seed and its sequence number), posts it, and reports the outcome twice:
 //! - to the recorder: latency from the **intended** instant (corrected) and from the actual send
 //!   (raw), under the phase open at the intended instant;
-//! - to the ledger: one [`LedgerEntry`] per event (per record, for batches), written to
-//!   `ledger.ndjson` as it completes (entries that complete together share one write).
+//! - to the ledger: one line per event (per record, for batches), written to `ledger.ndjson` as
+//!   it completes (entries that complete together share one write). A single event's line is
+//!   spliced from the body that was sent ([`SentEvent`]), so an event is encoded once.
 //!
 //! The ledger's `sent_us` is the **dispatch** instant, which the driver assigns in sequence order,
 //! so two events of one key are ordered as the schedule meant them even when their tasks race to
@@ -22,7 +23,6 @@ use bytes::Bytes;
 use http::Uri;
 use serde_json::{json, Map, Value};
 use tokio::sync::{mpsc, oneshot};
-use tokio::task::JoinHandle;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -31,10 +31,19 @@ use super::convert::StreamSchedule;
 use super::evidence::RunClock;
 use super::http::{HttpClient, SendError};
 use super::phase::Phases;
+use super::prepare::{Encoder, Prepared};
 use crate::datagen::{Event, EventBuilder, EventKind};
-use crate::ledger::{Ledger, LedgerEntry, LedgerError, LedgerWriter, Outcome};
+use crate::ledger::{
+    Ledger, LedgerEntry, LedgerError, LedgerRecord, LedgerWriter, Outcome, SentEvent,
+};
 use crate::recorder::{self, Sample, SampleSender};
 use crate::schedule::{Arrival, Driver, DriverStats, Ticket};
+
+/// Most ledger lines written with one system call.
+const LEDGER_BATCH: usize = 4_096;
+/// How often the ledger writer writes what has arrived: what a crash of the harness itself could
+/// lose at most (the integration's crashes and interrupted runs lose nothing).
+const LEDGER_FLUSH_INTERVAL: Duration = Duration::from_millis(2);
 
 /// How long the harness waits for the integration to answer one event or batch. Generous: a
 /// slow answer is the integration's latency, recorded as such; only a hung one becomes a timeout.
@@ -58,7 +67,7 @@ pub struct Inbound {
     pub clock: RunClock,
     pub phases: Arc<Phases>,
     pub samples: SampleSender,
-    pub ledger: mpsc::Sender<LedgerEntry>,
+    pub ledger: mpsc::Sender<LedgerRecord>,
     pub timeout: Duration,
     pub live: Arc<LiveStats>,
     /// Cancelled to give up on requests still in flight (interrupted runs); they are recorded as
@@ -78,6 +87,66 @@ pub struct EventStream {
     pub start: Duration,
     /// The caller keeps [`Driver::counters`], which stay readable if the run is cut short.
     pub driver: Driver,
+}
+
+/// One event for a worker: its ticket and its body, if it was encoded ahead.
+#[derive(Debug)]
+struct Job {
+    ticket: Ticket,
+    prepared: Option<Prepared>,
+}
+
+/// A worker's inbox. Its only sender travels with the worker's job and goes back to the idle
+/// list when the worker is free, so closing the list ends idle workers.
+#[derive(Debug)]
+struct Inbox(mpsc::Sender<(Job, Inbox)>);
+
+/// Idle workers' inboxes; `None` once the stream has ended.
+type WorkerPool = parking_lot::Mutex<Option<Vec<Inbox>>>;
+
+/// A stream's event workers: at most one per event in flight, started as needed and reused, so
+/// an event costs a hand-over rather than a task of its own. Dropping it (the stream ended, or
+/// its driver was dropped) ends them once their events are done.
+#[derive(Debug)]
+struct Workers {
+    pool: Arc<WorkerPool>,
+}
+
+impl Workers {
+    fn new() -> Self {
+        Workers {
+            pool: Arc::new(parking_lot::Mutex::new(Some(Vec::new()))),
+        }
+    }
+
+    /// Gives `job` to an idle worker; when none is, hands it back with the inbox of a worker to
+    /// start for it.
+    #[allow(clippy::type_complexity)]
+    fn hand_over(&self, job: Job) -> Option<(Job, Inbox, mpsc::Receiver<(Job, Inbox)>)> {
+        let idle = self.pool.lock().as_mut().and_then(Vec::pop);
+        let job = match idle {
+            Some(inbox) => {
+                let tx = inbox.0.clone();
+                match tx.try_send((job, inbox)) {
+                    Ok(()) => return None,
+                    // An idle worker always has room; should it be gone, start another.
+                    Err(
+                        mpsc::error::TrySendError::Full((job, _))
+                        | mpsc::error::TrySendError::Closed((job, _)),
+                    ) => job,
+                }
+            }
+            None => job,
+        };
+        let (tx, rx) = mpsc::channel(1);
+        Some((job, Inbox(tx), rx))
+    }
+}
+
+impl Drop for Workers {
+    fn drop(&mut self) {
+        self.pool.lock().take();
+    }
 }
 
 /// One `[[load]]` stream of batches.
@@ -107,14 +176,30 @@ impl Inbound {
     /// on [`Inbound::tasks`].
     pub async fn run_events(self: &Arc<Self>, stream: EventStream) -> StreamOutcome {
         let start = self.clock.start + stream.start;
+        let mut encoder = Encoder::spawn(
+            &stream.name,
+            Arc::clone(&stream.builder),
+            stream.schedule.arrivals(),
+            self.clock,
+            stream.start,
+        );
+        let workers = Workers::new();
         let stats = stream
             .driver
             .run(start, stream.schedule.arrivals(), |ticket| {
+                let job = Job {
+                    prepared: encoder.take(ticket.seq),
+                    ticket,
+                };
+                let Some((job, inbox, rx)) = workers.hand_over(job) else {
+                    return;
+                };
                 let inbound = Arc::clone(self);
                 let name = Arc::clone(&stream.name);
                 let builder = Arc::clone(&stream.builder);
+                let pool = Arc::clone(&workers.pool);
                 self.tasks.spawn(async move {
-                    inbound.send_event(name, &builder, ticket).await;
+                    inbound.work(&name, &builder, &pool, job, inbox, rx).await;
                 });
             })
             .await;
@@ -125,15 +210,43 @@ impl Inbound {
         }
     }
 
-    async fn send_event(&self, stream: Arc<str>, builder: &EventBuilder, ticket: Ticket) {
+    /// An event worker: sends its job's event, offers itself for the next, and ends when the
+    /// stream's workers are closed.
+    async fn work(
+        &self,
+        stream: &Arc<str>,
+        builder: &EventBuilder,
+        pool: &WorkerPool,
+        mut job: Job,
+        mut inbox: Inbox,
+        mut rx: mpsc::Receiver<(Job, Inbox)>,
+    ) {
+        loop {
+            self.send_event(Arc::clone(stream), builder, job.ticket, job.prepared)
+                .await;
+            match pool.lock().as_mut() {
+                Some(idle) => idle.push(inbox),
+                None => return,
+            }
+            match rx.recv().await {
+                Some((next, own)) => (job, inbox) = (next, own),
+                None => return,
+            }
+        }
+    }
+
+    async fn send_event(
+        &self,
+        stream: Arc<str>,
+        builder: &EventBuilder,
+        ticket: Ticket,
+        prepared: Option<Prepared>,
+    ) {
         let offset = self.clock.offset(ticket.intended);
         let phase = self.phases.at(offset);
-        let event = builder.build(ticket.seq, self.clock.wall_at(offset));
-        let body = match serde_json::to_vec(&event) {
-            Ok(body) => Bytes::from(body),
-            Err(e) => Bytes::from(format!("{{\"unencodable\":\"{e}\"}}")),
-        };
-        let (sent, done, result) = self.post(&self.events_uri, body).await;
+        let Prepared { body, parts, .. } =
+            prepared.unwrap_or_else(|| Prepared::encode(builder, &self.clock, ticket.seq, offset));
+        let (sent, done, result) = self.post(&self.events_uri, body.clone()).await;
         let (seq, intended, dispatched) = (ticket.seq, ticket.intended, ticket.dispatched);
         // Free the in-flight slot before the bookkeeping below.
         drop(ticket);
@@ -141,15 +254,16 @@ impl Inbound {
         self.count(&outcome);
         self.sample(&stream, phase, intended, sent, done, &outcome)
             .await;
-        let entry = into_entry(
-            event,
-            &stream,
+        let record = LedgerRecord::Sent(SentEvent {
+            stream,
             seq,
-            self.clock.t_us(dispatched),
+            sent_us: self.clock.t_us(dispatched),
+            body,
+            parts,
             outcome,
-            done.saturating_duration_since(sent),
-        );
-        let _ = self.ledger.send(entry).await;
+            latency_us: micros(done.saturating_duration_since(sent)),
+        });
+        let _ = self.ledger.send(record).await;
     }
 
     /// Drives one batch stream: `batch_size` records per batch, keys assigned in order so a batch
@@ -235,7 +349,7 @@ impl Inbound {
         let sent_us = self.clock.t_us(dispatched);
         for (seq, event) in events {
             let entry = into_entry(event, &stream.name, seq, sent_us, outcome.clone(), latency);
-            let _ = self.ledger.send(entry).await;
+            let _ = self.ledger.send(LedgerRecord::Entry(entry)).await;
         }
     }
 
@@ -245,7 +359,7 @@ impl Inbound {
         let result = tokio::select! {
             biased;
             _ = self.abort.cancelled() => Err(SendError::Transport("interrupted: the run was stopped".into())),
-            reply = self.client.post_json(uri, body, self.timeout) => reply.map(|r| r.status),
+            status = self.client.post_json_status(uri, body, self.timeout) => status,
         };
         (sent, Instant::now(), result)
     }
@@ -302,8 +416,12 @@ fn into_entry(
         kind: event.kind,
         fields: event.fields,
         outcome,
-        latency_us: u64::try_from(latency.as_micros()).unwrap_or(u64::MAX),
+        latency_us: micros(latency),
     }
+}
+
+fn micros(d: Duration) -> u64 {
+    u64::try_from(d.as_micros()).unwrap_or(u64::MAX)
 }
 
 fn outcome_of(result: Result<u16, SendError>) -> Outcome {
@@ -322,12 +440,18 @@ fn outcome_of(result: Result<u16, SendError>) -> Outcome {
 /// copying every field value) off the hot path, where it would compete with the driver for CPU;
 /// and it makes the reconciliation read exactly the file the report and `sfchaos report` read.
 /// Should writing fail, the entries from then on are kept in memory and folded too.
+///
+/// The writer has a thread of its own and writes what has arrived every
+/// [`LEDGER_FLUSH_INTERVAL`] (at once when a full batch is waiting): writing a line per event is a
+/// fair share of what an event costs, and on the load's thread it would delay dispatches and cap
+/// the rate one core can drive. Waking a writer thread per entry would cost more than the line;
+/// an entry that waits for the next interval costs nothing.
 #[derive(Debug)]
 pub struct LedgerTask {
     path: PathBuf,
-    tx: mpsc::Sender<LedgerEntry>,
+    tx: mpsc::Sender<LedgerRecord>,
     stop: oneshot::Sender<()>,
-    task: JoinHandle<Written>,
+    done: oneshot::Receiver<Written>,
 }
 
 #[derive(Debug, Default)]
@@ -335,7 +459,7 @@ struct Written {
     lines: u64,
     error: Option<String>,
     /// Entries that could not be written.
-    unwritten: Vec<LedgerEntry>,
+    unwritten: Vec<LedgerRecord>,
 }
 
 /// What the ledger task hands back.
@@ -350,13 +474,12 @@ pub struct LedgerResult {
 impl LedgerTask {
     pub fn spawn(path: &Path) -> Result<Self, LedgerError> {
         let mut writer = LedgerWriter::create(path)?;
-        let (tx, mut rx) = mpsc::channel::<LedgerEntry>(65_536);
+        let (tx, mut rx) = mpsc::channel::<LedgerRecord>(65_536);
         let (stop, mut stop_rx) = oneshot::channel::<()>();
-        let task = tokio::spawn(async move {
+        let (written, done) = oneshot::channel::<Written>();
+        let mut run = move || {
             let mut out = Written::default();
-            // Whatever arrived together is written together: one write per batch, never a
-            // batch held back waiting for more.
-            let mut write = |batch: &mut Vec<LedgerEntry>, out: &mut Written| {
+            let mut write = |batch: &mut Vec<LedgerRecord>, out: &mut Written| {
                 if out.error.is_none() {
                     match writer.append_all(batch) {
                         Ok(()) => {
@@ -369,28 +492,22 @@ impl LedgerTask {
                 }
                 out.unwritten.append(batch);
             };
-            let mut batch = Vec::with_capacity(1024);
-            loop {
-                tokio::select! {
-                    biased;
-                    _ = &mut stop_rx => break,
-                    n = rx.recv_many(&mut batch, 1024) => {
-                        if n == 0 {
-                            break;
-                        }
-                        if n < 64 {
-                            // Let the tasks that are ready finish their events first, so a busy
-                            // run writes many lines per system call instead of one.
-                            tokio::task::yield_now().await;
-                            while batch.len() < 1024 {
-                                match rx.try_recv() {
-                                    Ok(entry) => batch.push(entry),
-                                    Err(_) => break,
-                                }
-                            }
-                        }
-                        write(&mut batch, &mut out);
+            let mut batch = Vec::with_capacity(LEDGER_BATCH);
+            // Stop is checked first, so a steady stream of entries cannot delay `finish`; the
+            // drain below still writes everything sent before it.
+            while matches!(stop_rx.try_recv(), Err(oneshot::error::TryRecvError::Empty)) {
+                while batch.len() < LEDGER_BATCH {
+                    match rx.try_recv() {
+                        Ok(entry) => batch.push(entry),
+                        Err(_) => break,
                     }
+                }
+                let full = batch.len() == LEDGER_BATCH;
+                if !batch.is_empty() {
+                    write(&mut batch, &mut out);
+                }
+                if !full {
+                    std::thread::sleep(LEDGER_FLUSH_INTERVAL);
                 }
             }
             rx.close();
@@ -399,16 +516,22 @@ impl LedgerTask {
             }
             write(&mut batch, &mut out);
             out
-        });
+        };
+        std::thread::Builder::new()
+            .name("sfchaos-ledger".into())
+            .spawn(move || {
+                let _ = written.send(run());
+            })
+            .map_err(LedgerError::Write)?;
         Ok(LedgerTask {
             path: path.to_path_buf(),
             tx,
             stop,
-            task,
+            done,
         })
     }
 
-    pub fn sender(&self) -> mpsc::Sender<LedgerEntry> {
+    pub fn sender(&self) -> mpsc::Sender<LedgerRecord> {
         self.tx.clone()
     }
 
@@ -417,16 +540,16 @@ impl LedgerTask {
     pub async fn finish(self) -> LedgerResult {
         let _ = self.stop.send(());
         drop(self.tx);
-        let written = match self.task.await {
+        let written = match self.done.await {
             Ok(written) => written,
-            Err(e) => Written {
-                error: Some(format!("the ledger task failed: {e}")),
+            Err(_) => Written {
+                error: Some("the ledger writer stopped unexpectedly".into()),
                 ..Written::default()
             },
         };
         let path = self.path;
         let folded = tokio::task::spawn_blocking(move || Ledger::load(&path)).await;
-        let (mut ledger, error) = match folded {
+        let (mut ledger, mut error) = match folded {
             Ok(Ok((ledger, _, _))) => (ledger, written.error),
             Ok(Err(e)) => (
                 Ledger::new(),
@@ -434,8 +557,13 @@ impl LedgerTask {
             ),
             Err(e) => (Ledger::new(), Some(format!("folding the ledger: {e}"))),
         };
-        for entry in &written.unwritten {
-            ledger.record(entry);
+        for record in &written.unwritten {
+            match record.to_entry() {
+                Ok(entry) => ledger.record(&entry),
+                Err(e) => {
+                    error.get_or_insert_with(|| format!("decoding an unwritten entry: {e}"));
+                }
+            }
         }
         LedgerResult {
             ledger,

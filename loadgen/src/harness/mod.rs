@@ -15,6 +15,7 @@
 //! | `supervisor.rs` | the integration process: start, `/healthz`, output capture, crashes, actions, stop |
 //! | `env.rs` | the contract environment (`SF_*`, `SFCHAOS_*`) |
 //! | `inbound.rs` | the event driver (`POST /events`, `POST /batch`) and the ledger task |
+//! | `prepare.rs` | event bodies encoded ahead of their send, a thread per stream |
 //! | `http.rs` | the lean keep-alive HTTP/1.1 client the driver uses |
 //! | `load_runtime.rs` | the load's own single-threaded runtime and thread |
 //! | `sinks.rs` | the downstream sink and the alert sink, faultable |
@@ -44,6 +45,7 @@ pub mod http;
 pub mod inbound;
 pub mod load_runtime;
 pub mod phase;
+pub mod prepare;
 pub mod progress;
 pub mod reconcile;
 pub mod run;

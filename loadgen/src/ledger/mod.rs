@@ -23,9 +23,11 @@
 //! | `mod.rs` | [`LedgerEntry`], [`Outcome`], [`Ledger`] (recording, merging) |
 //! | `reconcile.rs` | [`OrgSnapshot`], [`Ledger::reconcile`], [`LedgerTotals`], value comparison |
 //! | `persist.rs` | NDJSON [`LedgerWriter`], loading and merging shard ledgers |
+//! | `sent.rs` | [`SentEvent`]: an event's line from the body that was sent |
 
 mod persist;
 mod reconcile;
+mod sent;
 
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
@@ -42,6 +44,7 @@ pub use reconcile::{
     values_equal, ExpectedState, FetchPlan, FieldDiff, KeyFinding, LedgerTotals, OrgSnapshot,
     Problem, ReconcileOptions, Reconciliation,
 };
+pub use sent::{LedgerLine, LedgerRecord, SentEvent};
 
 /// Errors reading and writing ledgers; each names the file (and line) involved.
 #[derive(Debug, thiserror::Error)]

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::{Ledger, LedgerEntry, LedgerError, Overlap};
+use super::{Ledger, LedgerEntry, LedgerError, LedgerLine, Overlap};
 
 /// Appends entries as NDJSON lines. Each entry is encoded in memory and written with a single
 /// `write_all` then flushed, so the file only ever ends in a whole line, or in a partial last line if
@@ -53,10 +53,10 @@ impl<W: Write> LedgerWriter<W> {
     /// Appends several entries with one write and one flush: under load the writer sees
     /// entries in batches, and a write per batch keeps up where a write per entry would not.
     /// A crash can still only cut the last line short.
-    pub fn append_all(&mut self, entries: &[LedgerEntry]) -> Result<(), LedgerError> {
+    pub fn append_all<L: LedgerLine>(&mut self, entries: &[L]) -> Result<(), LedgerError> {
         self.line.clear();
         for entry in entries {
-            serde_json::to_writer(&mut self.line, entry)?;
+            entry.write_line(&mut self.line)?;
             self.line.push(b'\n');
         }
         self.out.write_all(&self.line)?;
