@@ -32,6 +32,7 @@ use http::Uri;
 use parking_lot::Mutex;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
+use tokio::time::Instant;
 
 /// How long opening a connection may take before the request fails.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -95,24 +96,31 @@ impl HttpClient {
         body: Bytes,
         timeout: Duration,
     ) -> Result<Reply, SendError> {
-        self.send("POST", uri, &body, timeout, true).await
+        let deadline = Instant::now() + timeout;
+        self.send("POST", uri, &body, (deadline, timeout), true)
+            .await
     }
 
     /// `POST uri` with a JSON body, for its status only: the reply body is read but not kept
-    /// (the event driver's case, once per event).
+    /// (the event driver's case, once per event). `sent` is when the caller started the request
+    /// (it timed it already); the reply is given up on `timeout` after it.
     pub async fn post_json_status(
         &self,
         uri: &Uri,
         body: Bytes,
+        sent: Instant,
         timeout: Duration,
     ) -> Result<u16, SendError> {
-        let reply = self.send("POST", uri, &body, timeout, false).await?;
+        let reply = self
+            .send("POST", uri, &body, (sent + timeout, timeout), false)
+            .await?;
         Ok(reply.status)
     }
 
     /// `GET uri`.
     pub async fn get(&self, uri: &Uri, timeout: Duration) -> Result<Reply, SendError> {
-        self.send("GET", uri, &[], timeout, true).await
+        self.send("GET", uri, &[], (Instant::now() + timeout, timeout), true)
+            .await
     }
 
     async fn send(
@@ -120,7 +128,7 @@ impl HttpClient {
         method: &str,
         uri: &Uri,
         body: &[u8],
-        timeout: Duration,
+        (deadline, timeout): (Instant, Duration),
         keep_body: bool,
     ) -> Result<Reply, SendError> {
         let authority = uri
@@ -143,7 +151,7 @@ impl HttpClient {
             }
             Ok(reply)
         };
-        match tokio::time::timeout(timeout, exchange).await {
+        match tokio::time::timeout_at(deadline, exchange).await {
             Ok(result) => result,
             Err(_) => Err(SendError::Timeout(timeout)),
         }

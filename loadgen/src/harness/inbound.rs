@@ -359,7 +359,7 @@ impl Inbound {
         let result = tokio::select! {
             biased;
             _ = self.abort.cancelled() => Err(SendError::Transport("interrupted: the run was stopped".into())),
-            status = self.client.post_json_status(uri, body, self.timeout) => status,
+            status = self.client.post_json_status(uri, body, sent, self.timeout) => status,
         };
         (sent, Instant::now(), result)
     }

@@ -27,8 +27,10 @@ use crate::datagen::{BodyParts, EventBuilder};
 pub const AHEAD: usize = 4_096;
 /// Events handed over at a time: one lock per chunk, not per event.
 const CHUNK: usize = 64;
-/// How long the encoder pauses when it is [`AHEAD`] events ahead.
+/// How long the encoder pauses when it is [`AHEAD`] events ahead: the shortest pause while
+/// events are being taken, doubling up to the longest while none are (a slow stream).
 const PAUSE: Duration = Duration::from_millis(1);
+const LONGEST_PAUSE: Duration = Duration::from_millis(16);
 /// A typical body's size; buffers start with this much room.
 const BODY_CAPACITY: usize = 512;
 
@@ -93,6 +95,12 @@ impl Encoder {
         }
     }
 
+    /// Events encoded and waiting to be taken (chunks handed over, plus the rest of the chunk
+    /// being taken from).
+    pub fn ready(&self) -> usize {
+        self.shared.queued.load(Ordering::Relaxed) + self.current.len()
+    }
+
     /// Event `seq`'s body if it was encoded ahead. Call in dispatch (sequence) order: bodies of
     /// earlier events, which were dropped, are discarded on the way.
     pub fn take(&mut self, seq: u64) -> Option<Prepared> {
@@ -155,11 +163,20 @@ fn encode_ahead(
         });
         if chunk.len() == CHUNK {
             publish(std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK)));
-            while shared.queued.load(Ordering::Relaxed) >= AHEAD {
+            let mut pause = PAUSE;
+            let mut queued = shared.queued.load(Ordering::Relaxed);
+            while queued >= AHEAD {
                 if shared.stop.load(Ordering::Relaxed) {
                     return;
                 }
-                std::thread::sleep(PAUSE);
+                std::thread::sleep(pause);
+                let now = shared.queued.load(Ordering::Relaxed);
+                pause = if now < queued {
+                    PAUSE
+                } else {
+                    (pause * 2).min(LONGEST_PAUSE)
+                };
+                queued = now;
             }
         }
     }

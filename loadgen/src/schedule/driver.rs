@@ -180,7 +180,9 @@ impl Driver {
                 self.counters.dropped.fetch_add(1, Ordering::Relaxed);
                 break;
             };
-            if Instant::now() < intended {
+            let now = Instant::now();
+            let mut waited = now < intended;
+            if waited {
                 without_wait = 0;
                 tokio::time::sleep_until(intended).await;
             } else {
@@ -191,11 +193,14 @@ impl Driver {
                 }
             }
             let deadline = grace.and_then(|g| intended.checked_add(g));
-            let Some(slot) = self.acquire(deadline).await else {
+            let Some((slot, slot_waited)) = self.acquire(deadline).await else {
                 self.counters.dropped.fetch_add(1, Ordering::Relaxed);
                 continue;
             };
-            let dispatched = Instant::now();
+            waited |= slot_waited;
+            // Without a wait, the instant read above is the dispatch's (one clock read less per
+            // event at full speed).
+            let dispatched = if waited { Instant::now() } else { now };
             let late_by = dispatched.saturating_duration_since(intended);
             if late_by > slack {
                 self.counters.late.fetch_add(1, Ordering::Relaxed);
@@ -213,22 +218,24 @@ impl Driver {
         self.counters.snapshot()
     }
 
-    /// A slot, or `None` if none frees up before `deadline` (already passed counts as none).
-    async fn acquire(&self, deadline: Option<Instant>) -> Option<OwnedSemaphorePermit> {
+    /// A slot and whether it had to be waited for, or `None` if none frees up before `deadline`
+    /// (already passed counts as none).
+    async fn acquire(&self, deadline: Option<Instant>) -> Option<(OwnedSemaphorePermit, bool)> {
         if deadline.is_some_and(|d| Instant::now() > d) {
             return None;
         }
         match Arc::clone(&self.slots).try_acquire_owned() {
-            Ok(slot) => return Some(slot),
+            Ok(slot) => return Some((slot, false)),
             // The semaphore is never closed; treat it like a full cap to stay panic-free.
             Err(TryAcquireError::Closed) => return None,
             Err(TryAcquireError::NoPermits) => {}
         }
         let wait = Arc::clone(&self.slots).acquire_owned();
-        match deadline {
+        let slot = match deadline {
             Some(d) => tokio::time::timeout_at(d, wait).await.ok()?.ok(),
             None => wait.await.ok(),
-        }
+        };
+        slot.map(|slot| (slot, true))
     }
 
     /// Resolves once every dispatched ticket has been dropped (all replies are in).
