@@ -8,8 +8,12 @@
 //!    in the same run (same body, same connection count)? Target: ≥ 90%.
 //!
 //! The driver runs as in a real run: on a single-threaded runtime of its own
-//! (`harness::load_runtime`), events built by `datagen`, latency into the recorder with its
-//! interval log, every outcome into the ledger file, one line each. The HTTP client alone
+//! (`harness::load_runtime`), bodies encoded ahead by the stream's encoder thread
+//! (`harness::prepare`), latency into the recorder with its interval log, every outcome into
+//! the ledger file by the ledger's thread, one line each, with the binary's allocator. The
+//! target's CPU per request is reported under both clients, to show the driver asks no more of
+//! it than wrk does. Machines with two cores are saturated by target plus client: run it with
+//! nothing else busy (or under `chrt -f 10`). The HTTP client alone
 //! (closed loops, no events or bookkeeping) is measured too, to tell the client's cost from the
 //! bookkeeping's. CPU per request comes from /proc (this process, and wrk as a waited-for child).
 //!

@@ -14,7 +14,7 @@
 //! | `world.rs` | the embedded simulator: org from `[org]`, seed data, users, CA file, fault hand-over |
 //! | `supervisor.rs` | the integration process: start, `/healthz`, output capture, crashes, actions, stop |
 //! | `env.rs` | the contract environment (`SF_*`, `SFCHAOS_*`) |
-//! | `inbound.rs` | the event driver (`POST /events`, `POST /batch`) and the ledger task |
+//! | `inbound.rs` | the event driver (`POST /events`, `POST /batch`), its workers, and the ledger's writer thread |
 //! | `prepare.rs` | event bodies encoded ahead of their send, a thread per stream |
 //! | `http.rs` | the lean keep-alive HTTP/1.1 client the driver uses |
 //! | `load_runtime.rs` | the load's own single-threaded runtime and thread |
