@@ -36,14 +36,13 @@ impl Serialize for Attributes<'_> {
 impl RecordView<'_> {
     fn attributes(&self) -> Attributes<'_> {
         let name = self.data.schema.objects[self.obj].name.as_str();
-        Attributes {
-            name,
-            url: format!(
-                "{}/sobjects/{name}/{}",
-                self.data_path,
-                self.data.id_of(self.obj, self.row.num).to18()
-            ),
+        let id = self.data.id_of(self.obj, self.row.num).encode();
+        let parts = [self.data_path, "/sobjects/", name, "/", id.as_str()];
+        let mut url = String::with_capacity(parts.iter().map(|p| p.len()).sum());
+        for p in parts {
+            url.push_str(p);
         }
+        Attributes { name, url }
     }
 }
 
@@ -53,8 +52,11 @@ impl Serialize for RecordView<'_> {
         let mut m = s.serialize_map(None)?;
         m.serialize_entry("attributes", &self.attributes())?;
         let mut entry = |fi: usize| {
-            let v = self.data.value_ref(self.obj, self.row, fi);
-            m.serialize_entry(o.fields[fi].name.as_str(), &*v)
+            let name = o.fields[fi].name.as_str();
+            match self.data.sys_id(self.obj, self.row, fi) {
+                Some(id) => m.serialize_entry(name, id.as_str()),
+                None => m.serialize_entry(name, &*self.data.value_ref(self.obj, self.row, fi)),
+            }
         };
         match self.fields {
             Some(list) => {
