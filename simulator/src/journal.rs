@@ -187,18 +187,43 @@ pub struct JournalNote {
 pub struct ItemFaultNote(pub Vec<FaultTag>);
 
 /// The journal.
-#[derive(Debug)]
 pub struct Journal {
     next_id: AtomicU64,
-    inner: parking_lot::Mutex<Inner>,
+    shared: Arc<Shared>,
+    /// Encodes batches of appended entries into the file (only when there is a file).
+    writer: Option<std::thread::JoinHandle<()>>,
     path: Option<PathBuf>,
+}
+
+impl std::fmt::Debug for Journal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Journal")
+            .field("inner", &*self.shared.inner.lock())
+            .field("path", &self.path)
+            .finish()
+    }
+}
+
+struct Shared {
+    inner: parking_lot::Mutex<Inner>,
+    /// Signalled when a batch is waiting for the writer, and at drop.
+    batch_ready: parking_lot::Condvar,
+    /// Taken before `inner` whenever both are held, so batches reach the file in append order.
+    file: parking_lot::Mutex<Option<FileSink>>,
 }
 
 struct Inner {
     ring: VecDeque<Arc<JournalEntry>>,
     capacity: usize,
-    file: Option<zstd::stream::write::Encoder<'static, BufWriter<File>>>,
     written: u64,
+    /// Appended entries not yet encoded into the file, in append order (empty without a file).
+    pending: Vec<Arc<JournalEntry>>,
+    has_file: bool,
+    stop: bool,
+}
+
+struct FileSink {
+    encoder: zstd::stream::write::Encoder<'static, BufWriter<File>>,
     line: Vec<u8>,
 }
 
@@ -211,9 +236,16 @@ impl std::fmt::Debug for Inner {
     }
 }
 
-/// zstd level 1: the cheapest level, still several times smaller than the NDJSON; appends happen on the
-/// request path.
+/// zstd level 1: the cheapest level, still several times smaller than the NDJSON.
 const ZSTD_LEVEL: i32 = 1;
+
+/// Entries the writer thread encodes at a time. Appends only queue the entry; encoding and compressing
+/// (most of an append's cost) happen on the writer thread, off the request path.
+const BATCH: usize = 256;
+
+/// If the writer falls this far behind, appenders encode the backlog themselves, so memory stays
+/// bounded however fast requests arrive.
+const MAX_PENDING: usize = 64 * 1024;
 
 impl Journal {
     /// A journal keeping `capacity` recent entries in memory and, when `path` is given, every entry in
@@ -225,19 +257,40 @@ impl Journal {
                     std::fs::create_dir_all(dir)?;
                 }
                 let f = BufWriter::with_capacity(256 * 1024, File::create(p)?);
-                Some(zstd::stream::write::Encoder::new(f, ZSTD_LEVEL)?)
+                Some(FileSink {
+                    encoder: zstd::stream::write::Encoder::new(f, ZSTD_LEVEL)?,
+                    line: Vec::with_capacity(BATCH * 512),
+                })
             }
             None => None,
         };
-        Ok(Journal {
-            next_id: AtomicU64::new(1),
+        let has_file = file.is_some();
+        let shared = Arc::new(Shared {
             inner: parking_lot::Mutex::new(Inner {
                 ring: VecDeque::with_capacity(capacity.min(65_536)),
                 capacity: capacity.max(1),
-                file,
                 written: 0,
-                line: Vec::with_capacity(512),
+                pending: Vec::with_capacity(if has_file { BATCH } else { 0 }),
+                has_file,
+                stop: false,
             }),
+            batch_ready: parking_lot::Condvar::new(),
+            file: parking_lot::Mutex::new(file),
+        });
+        let writer = if has_file {
+            let shared = shared.clone();
+            Some(
+                std::thread::Builder::new()
+                    .name("journal-writer".into())
+                    .spawn(move || shared.write_batches())?,
+            )
+        } else {
+            None
+        };
+        Ok(Journal {
+            next_id: AtomicU64::new(1),
+            shared,
+            writer,
             path: path.map(Path::to_path_buf),
         })
     }
@@ -247,31 +300,34 @@ impl Journal {
         self.next_id.fetch_add(1, Ordering::Relaxed)
     }
 
-    /// Append an entry (its `id` must come from [`Journal::next_id`]).
+    /// Append an entry (its `id` must come from [`Journal::next_id`]). It is in memory (and visible
+    /// to [`Journal::recent`]) at once, and in the file after the next [`Journal::flush`].
     pub fn append(&self, entry: JournalEntry) {
         let entry = Arc::new(entry);
-        let mut g = self.inner.lock();
-        let inner = &mut *g;
-        if let Some(enc) = inner.file.as_mut() {
-            inner.line.clear();
-            if serde_json::to_writer(&mut inner.line, &*entry).is_ok() {
-                inner.line.push(b'\n');
-                if enc.write_all(&inner.line).is_err() {
-                    tracing::warn!("journal write failed; further entries stay in memory only");
-                    inner.file = None;
+        let backlog = {
+            let mut g = self.shared.inner.lock();
+            let inner = &mut *g;
+            if inner.has_file {
+                inner.pending.push(entry.clone());
+                if inner.pending.len() == BATCH {
+                    self.shared.batch_ready.notify_one();
                 }
             }
+            inner.written += 1;
+            if inner.ring.len() >= inner.capacity {
+                inner.ring.pop_front();
+            }
+            inner.ring.push_back(entry);
+            inner.pending.len() >= MAX_PENDING
+        };
+        if backlog {
+            self.shared.drain();
         }
-        inner.written += 1;
-        if inner.ring.len() >= inner.capacity {
-            inner.ring.pop_front();
-        }
-        inner.ring.push_back(entry);
     }
 
     /// Entries in memory with `id > after`, oldest first, at most `limit`.
     pub fn recent(&self, after: u64, limit: usize) -> Vec<Arc<JournalEntry>> {
-        let g = self.inner.lock();
+        let g = self.shared.inner.lock();
         let start = g.ring.partition_point(|e| e.id <= after);
         g.ring.iter().skip(start).take(limit).cloned().collect()
     }
@@ -280,7 +336,7 @@ impl Journal {
     /// order, and the new total to pass next time. Entries are appended when requests finish, so
     /// their ids are not in order; following the journal by count sees every entry once.
     pub fn appended_since(&self, seen: u64) -> (u64, Vec<Arc<JournalEntry>>) {
-        let g = self.inner.lock();
+        let g = self.shared.inner.lock();
         let new = usize::try_from(g.written.saturating_sub(seen)).unwrap_or(usize::MAX);
         let skip = g.ring.len().saturating_sub(new);
         (g.written, g.ring.iter().skip(skip).cloned().collect())
@@ -288,7 +344,7 @@ impl Journal {
 
     /// How many entries were appended in total.
     pub fn len(&self) -> u64 {
-        self.inner.lock().written
+        self.shared.inner.lock().written
     }
 
     pub fn is_empty(&self) -> bool {
@@ -299,26 +355,82 @@ impl Journal {
         self.path.as_deref()
     }
 
-    /// Close the current zstd frame and push it to the file, so everything appended so far is readable.
+    /// Encode everything appended so far, close the current zstd frame and push it to the file, so
+    /// every entry appended before the call is readable.
     pub fn flush(&self) -> std::io::Result<()> {
-        let mut g = self.inner.lock();
-        let Some(enc) = g.file.take() else {
+        let mut file = self.shared.file.lock();
+        self.shared.drain_into(&mut file);
+        let Some(sink) = file.take() else {
             return Ok(());
         };
-        let mut w = enc.finish()?;
+        let mut w = sink.encoder.finish()?;
         w.flush()?;
-        g.file = Some(zstd::stream::write::Encoder::new(w, ZSTD_LEVEL)?);
+        *file = Some(FileSink {
+            encoder: zstd::stream::write::Encoder::new(w, ZSTD_LEVEL)?,
+            line: sink.line,
+        });
         Ok(())
     }
 
     /// Forget in-memory entries (admin reset). The file keeps everything.
     pub fn clear_memory(&self) {
-        self.inner.lock().ring.clear();
+        self.shared.inner.lock().ring.clear();
+    }
+}
+
+impl Shared {
+    /// The writer thread: encode a batch whenever one is waiting, until the journal is dropped.
+    fn write_batches(&self) {
+        loop {
+            {
+                let mut g = self.inner.lock();
+                while g.pending.len() < BATCH && !g.stop {
+                    self.batch_ready.wait(&mut g);
+                }
+                if g.stop {
+                    return;
+                }
+            }
+            self.drain();
+        }
+    }
+
+    fn drain(&self) {
+        self.drain_into(&mut self.file.lock());
+    }
+
+    /// Encode the pending entries into the file. The caller holds the file lock, so two drains
+    /// cannot interleave their batches.
+    fn drain_into(&self, file: &mut Option<FileSink>) {
+        let batch = std::mem::replace(&mut self.inner.lock().pending, Vec::with_capacity(BATCH));
+        let Some(sink) = file.as_mut() else {
+            return;
+        };
+        sink.line.clear();
+        for entry in &batch {
+            if serde_json::to_writer(&mut sink.line, &**entry).is_ok() {
+                sink.line.push(b'\n');
+            }
+        }
+        let written = sink.encoder.write_all(&sink.line);
+        // A backlog drain may have grown the buffer far beyond a batch; don't keep that.
+        sink.line.truncate(0);
+        sink.line.shrink_to(BATCH * 512);
+        if written.is_err() {
+            tracing::warn!("journal write failed; further entries stay in memory only");
+            *file = None;
+            self.inner.lock().has_file = false;
+        }
     }
 }
 
 impl Drop for Journal {
     fn drop(&mut self) {
+        self.shared.inner.lock().stop = true;
+        self.shared.batch_ready.notify_all();
+        if let Some(w) = self.writer.take() {
+            let _ = w.join();
+        }
         let _ = self.flush();
     }
 }
