@@ -11,9 +11,11 @@ use crate::error::{ApiError, ApiResult, JSON_CONTENT_TYPE};
 use crate::journal::JournalNote;
 use crate::org::ids::{looks_like_id, RecordId};
 use crate::org::store::OrgData;
-use axum::extract::{Path, Query};
+use axum::extract::{FromRequestParts, Path, Query};
+use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
 use serde::Deserialize;
 use serde_json::{json, Value as Json};
 use std::collections::HashMap;
@@ -44,7 +46,8 @@ pub fn json_response(status: StatusCode, body: &Json, note: JournalNote) -> Resp
 
 /// A response from already-serialized JSON.
 pub fn bytes_response(status: StatusCode, bytes: Vec<u8>, note: JournalNote) -> Response {
-    let mut r = (status, bytes).into_response();
+    let mut r = Response::new(axum::body::Body::from(bytes));
+    *r.status_mut() = status;
     r.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static(JSON_CONTENT_TYPE),
@@ -150,12 +153,29 @@ fn field_list(data: &OrgData, obj: usize, fields: Option<&str>) -> ApiResult<Opt
     Ok(Some(out))
 }
 
+/// The headers of a conditional GET (taken alone: extracting the `HeaderMap` clones all of it).
+pub struct ConditionalGet {
+    if_none_match: Option<HeaderValue>,
+    if_modified_since: Option<HeaderValue>,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for ConditionalGet {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(ConditionalGet {
+            if_none_match: parts.headers.get(header::IF_NONE_MATCH).cloned(),
+            if_modified_since: parts.headers.get(header::IF_MODIFIED_SINCE).cloned(),
+        })
+    }
+}
+
 /// `GET /sobjects/{T}/{id}` — or, for a non-ID segment, the "no such external id field" 404.
 pub async fn get_record(
     ctx: Ctx,
     Path((_, t, seg)): Path<(String, String, String)>,
     Query(q): Query<FieldsParam>,
-    headers: HeaderMap,
+    headers: ConditionalGet,
 ) -> ApiResult<Response> {
     let data = ctx.org.data.read();
     let obj = object(&data, &t)?;
@@ -184,7 +204,7 @@ fn render_row(
     obj: usize,
     num: u64,
     fields: Option<&[usize]>,
-    headers: &HeaderMap,
+    headers: &ConditionalGet,
     route: &'static str,
 ) -> ApiResult<Response> {
     let Some(row) = data.row(obj, num) else {
@@ -196,9 +216,9 @@ fn render_row(
     let last_modified = httpdate::fmt_http_date(
         std::time::UNIX_EPOCH + std::time::Duration::from_millis(row.modified_ms.max(0) as u64),
     );
-    let n = note(route, &o.name, vec![id.clone()], vec![]);
+    let n = note(route, &o.name, vec![id], vec![]);
     // Conditional GET.
-    if let (Some(tag), Some(inm)) = (&etag, headers.get("if-none-match")) {
+    if let (Some(tag), Some(inm)) = (&etag, &headers.if_none_match) {
         if inm
             .to_str()
             .unwrap_or("")
@@ -209,7 +229,8 @@ fn render_row(
         }
     }
     if let Some(ims) = headers
-        .get("if-modified-since")
+        .if_modified_since
+        .as_ref()
         .and_then(|v| v.to_str().ok())
     {
         let t = httpdate::parse_http_date(ims).map_err(|_| {
@@ -225,10 +246,12 @@ fn render_row(
     }
     let body = render::record_bytes(data, obj, row, fields, &ctx.data_path());
     let mut resp = bytes_response(StatusCode::OK, body, n);
-    if let Some(tag) = etag.and_then(|t| HeaderValue::from_str(&t).ok()) {
+    // Both are printable ASCII (quoted base64, an HTTP date): the strings become the header values
+    // without a copy.
+    if let Some(tag) = etag.and_then(|t| HeaderValue::from_maybe_shared(Bytes::from(t)).ok()) {
         resp.headers_mut().insert(header::ETAG, tag);
     }
-    if let Ok(v) = HeaderValue::from_str(&last_modified) {
+    if let Ok(v) = HeaderValue::from_maybe_shared(Bytes::from(last_modified)) {
         resp.headers_mut().insert(header::LAST_MODIFIED, v);
     }
     Ok(resp)
@@ -355,7 +378,7 @@ pub async fn get_by_ext(
     ctx: Ctx,
     Path((_, t, field, value)): Path<(String, String, String, String)>,
     Query(q): Query<FieldsParam>,
-    headers: HeaderMap,
+    headers: ConditionalGet,
 ) -> ApiResult<Response> {
     let data = ctx.org.data.read();
     let obj = object(&data, &t)?;
