@@ -46,22 +46,30 @@ impl Api {
         }
     }
 
-    /// Classify by path.
+    /// Classify by path (case-insensitively).
     pub fn of_path(path: &str) -> Api {
-        let p = path.to_ascii_lowercase();
-        if p.starts_with("/__admin") {
+        let starts = |prefix: &str| {
+            path.len() >= prefix.len()
+                && path.as_bytes()[..prefix.len()].eq_ignore_ascii_case(prefix.as_bytes())
+        };
+        let contains = |needle: &str| {
+            path.as_bytes()
+                .windows(needle.len())
+                .any(|w| w.eq_ignore_ascii_case(needle.as_bytes()))
+        };
+        if starts("/__admin") {
             Api::Admin
-        } else if p.starts_with("/services/soap") {
+        } else if starts("/services/soap") {
             Api::Soap
-        } else if p.starts_with("/services/oauth2") || p.starts_with("/id/") {
+        } else if starts("/services/oauth2") || starts("/id/") {
             Api::Oauth
-        } else if p.starts_with("/cometd") {
+        } else if starts("/cometd") {
             Api::Streaming
-        } else if p.starts_with("/services/data/") && p.contains("/jobs/") {
+        } else if starts("/services/data/") && contains("/jobs/") {
             Api::Bulk
-        } else if p.starts_with("/services/data/") && p.contains("/composite") {
+        } else if starts("/services/data/") && contains("/composite") {
             Api::Composite
-        } else if p.starts_with("/services/data") {
+        } else if starts("/services/data") {
             Api::Rest
         } else {
             Api::Other
@@ -502,6 +510,28 @@ mod tests {
         let all: Vec<_> = read_file(&p).unwrap().collect();
         assert_eq!(all.len(), 25);
         assert_eq!(all[24].id, 25);
+    }
+
+    #[test]
+    fn paths_classify_case_insensitively() {
+        for (path, api) in [
+            ("/__admin/journal", Api::Admin),
+            ("/services/Soap/u/62.0", Api::Soap),
+            ("/services/oauth2/token", Api::Oauth),
+            ("/id/00D/005", Api::Oauth),
+            ("/cometd/62.0", Api::Streaming),
+            ("/services/data/v62.0/jobs/ingest/750", Api::Bulk),
+            ("/services/data/v62.0/JOBS/query", Api::Bulk),
+            ("/services/data/v62.0/composite/sobjects", Api::Composite),
+            ("/SERVICES/DATA/v62.0/sobjects/Account/001", Api::Rest),
+            ("/services/data", Api::Rest),
+            ("/services/datax", Api::Rest),
+            ("/services/dat", Api::Other),
+            ("/", Api::Other),
+            ("", Api::Other),
+        ] {
+            assert_eq!(Api::of_path(path), api, "{path}");
+        }
     }
 
     #[test]
