@@ -44,12 +44,19 @@ use axum::response::{IntoResponse, Response};
 use axum::Router;
 use std::net::SocketAddr;
 use tokio::net::TcpListener;
+use tower::Layer;
 
 pub use state::{SimConfig, SimState};
 
 /// The simulator's router: every API family, behind the recording layer (outermost), the fault
 /// layer and the panic guard. The caller serves it (see [`server::serve`] or [`start`]).
 pub fn app(state: SimState) -> Router {
+    Router::new().fallback_service(service(state))
+}
+
+/// What [`app`] serves, as a service of its own: the servers call it directly, without the routing
+/// of a router that has nothing but a fallback.
+pub fn service(state: SimState) -> SimService {
     let inner: Router = Router::new()
         .merge(auth::routes())
         .merge(rest::routes(state.clone()))
@@ -62,23 +69,75 @@ pub fn app(state: SimState) -> Router {
             state.config.max_json_body,
         ))
         .with_state(state.clone());
-    let inner = tower::ServiceBuilder::new()
-        .map_request(rewrite)
-        .service(inner);
-    let faults = state
-        .config
-        .fault_layer
-        .then(|| faults::FaultLayer::new(state.clone()));
-    Router::new()
-        .fallback_service(inner)
+    let guarded = tower::ServiceBuilder::new()
+        .map_response(into_axum as fn(PanicGuarded) -> Response)
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(
-            panic_response,
+            panic_response as PanicResponse,
         ))
-        .layer(tower::util::option_layer(faults))
-        .layer(axum::middleware::from_fn_with_state(
-            state,
-            recording::record,
-        ))
+        .map_request(rewrite as fn(Request) -> Request)
+        .service(inner);
+    let inner = if state.config.fault_layer {
+        tower::util::Either::Left(faults::FaultLayer::new(state.clone()).layer(guarded))
+    } else {
+        tower::util::Either::Right(guarded)
+    };
+    SimService { state, inner }
+}
+
+type PanicResponse = fn(Box<dyn std::any::Any + Send + 'static>) -> Response;
+
+/// A response as the panic guard hands it on.
+type PanicGuarded =
+    axum::http::Response<tower_http::body::UnsyncBoxBody<bytes::Bytes, tower_http::BoxError>>;
+
+/// The routes behind the rewrite and the panic guard.
+type Guarded = tower::util::MapResponse<
+    tower_http::catch_panic::CatchPanic<
+        tower::util::MapRequest<Router, fn(Request) -> Request>,
+        PanicResponse,
+    >,
+    fn(PanicGuarded) -> Response,
+>;
+
+fn into_axum(resp: PanicGuarded) -> Response {
+    resp.map(axum::body::Body::new)
+}
+
+/// The simulator: the recording layer (outermost), the fault layer (unless configured off), the panic
+/// guard, the rewrite and the routes.
+#[derive(Clone)]
+pub struct SimService {
+    state: SimState,
+    inner: tower::util::Either<faults::layer::FaultService<Guarded>, Guarded>,
+}
+
+impl tower::Service<Request> for SimService {
+    type Response = Response;
+    type Error = std::convert::Infallible;
+    type Future = futures::future::BoxFuture<'static, Result<Response, std::convert::Infallible>>;
+
+    fn poll_ready(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: Request) -> Self::Future {
+        // The ready service answers this request; its clone waits for the next one.
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        let state = self.state.clone();
+        Box::pin(async move {
+            Ok(recording::record_with(state, req, move |req| async move {
+                match inner.call(req).await {
+                    Ok(resp) => resp,
+                    Err(never) => match never {},
+                }
+            })
+            .await)
+        })
+    }
 }
 
 async fn not_found() -> error::ApiError {
@@ -173,7 +232,7 @@ pub async fn start(
     faults::schedule::spawn(state.clone());
     let task = tokio::spawn(server::serve(
         listeners,
-        app(state.clone()),
+        service(state.clone()),
         gate.clone(),
         state.shutdown.clone(),
         std::time::Duration::from_secs(5),
