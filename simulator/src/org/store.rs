@@ -226,7 +226,7 @@ impl OrgData {
     /// The id a system id field (`Id`, `OwnerId`, `CreatedById`, `LastModifiedById`) holds, formatted
     /// on the stack for rendering; `None` for every other field.
     pub fn sys_id(&self, obj: usize, row: &Row, fi: usize) -> Option<Id18> {
-        let user = |num| RecordId::new("005", self.org_num, num).encode();
+        let user = |num| self.user_record_id(num).encode();
         match self.schema.objects[obj].sys_field(fi)? {
             SysField::Id => Some(self.id_of(obj, row.num).encode()),
             SysField::CreatedById => Some(user(row.created_by)),
@@ -266,7 +266,11 @@ impl OrgData {
     }
 
     pub fn user_id(&self, user_num: u64) -> String {
-        RecordId::new("005", self.org_num, user_num).to18()
+        self.user_record_id(user_num).to18()
+    }
+
+    pub fn user_record_id(&self, user_num: u64) -> RecordId {
+        RecordId::new("005", self.org_num, user_num)
     }
 
     /// The row's ETag, for objects that send one.
