@@ -74,8 +74,10 @@ pub fn service(state: SimState) -> SimService {
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(
             panic_response as PanicResponse,
         ))
-        .map_request(rewrite as fn(Request) -> Request)
-        .service(inner);
+        .service(Routes {
+            router: inner,
+            state: state.clone(),
+        });
     let inner = if state.config.fault_layer {
         tower::util::Either::Left(faults::FaultLayer::new(state.clone()).layer(guarded))
     } else {
@@ -90,14 +92,49 @@ type PanicResponse = fn(Box<dyn std::any::Any + Send + 'static>) -> Response;
 type PanicGuarded =
     axum::http::Response<tower_http::body::UnsyncBoxBody<bytes::Bytes, tower_http::BoxError>>;
 
-/// The routes behind the rewrite and the panic guard.
+/// The routes behind the panic guard.
 type Guarded = tower::util::MapResponse<
-    tower_http::catch_panic::CatchPanic<
-        tower::util::MapRequest<Router, fn(Request) -> Request>,
-        PanicResponse,
-    >,
+    tower_http::catch_panic::CatchPanic<Routes, PanicResponse>,
     fn(PanicGuarded) -> Response,
 >;
+
+/// The rewrite, then the routes. A plain record read (`GET …/sobjects/{T}/{id}`, the call
+/// integrations make most) goes straight to its handler, behind the same REST context layer, without
+/// a pass through the router: see [`rest::sobjects::plain_record_get`].
+#[derive(Clone)]
+pub struct Routes {
+    router: Router,
+    state: SimState,
+}
+
+impl tower::Service<Request> for Routes {
+    type Response = Response;
+    type Error = std::convert::Infallible;
+    type Future = futures::future::Either<
+        axum::routing::future::RouteFuture<std::convert::Infallible>,
+        futures::future::BoxFuture<'static, Result<Response, std::convert::Infallible>>,
+    >;
+
+    fn poll_ready(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Self::Error>> {
+        tower::Service::<Request>::poll_ready(&mut self.router, cx)
+    }
+
+    fn call(&mut self, req: Request) -> Self::Future {
+        let req = rewrite(req);
+        match rest::sobjects::plain_record_get(&req) {
+            Some((object, id)) => {
+                let state = self.state.clone();
+                futures::future::Either::Right(Box::pin(async move {
+                    Ok(rest::sobjects::direct_get(state, req, object, id).await)
+                }))
+            }
+            None => futures::future::Either::Left(self.router.call(req)),
+        }
+    }
+}
 
 fn into_axum(resp: PanicGuarded) -> Response {
     resp.map(axum::body::Body::new)

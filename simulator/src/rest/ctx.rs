@@ -125,7 +125,20 @@ pub fn base_url(headers: &HeaderMap, meta: Option<&RequestMeta>) -> String {
 }
 
 /// The layer for `/services/data/{version}/…` routes.
-pub async fn rest_ctx(State(state): State<SimState>, mut req: Request, next: Next) -> Response {
+pub async fn rest_ctx(State(state): State<SimState>, req: Request, next: Next) -> Response {
+    rest_ctx_with(state, req, |mut req, ctx| {
+        req.extensions_mut().insert(ctx);
+        next.run(req)
+    })
+    .await
+}
+
+/// What [`rest_ctx`] does, around `next`, which answers the request in the context it is given.
+pub(crate) async fn rest_ctx_with<F, Fut>(state: SimState, req: Request, next: F) -> Response
+where
+    F: FnOnce(Request, Ctx) -> Fut,
+    Fut: std::future::Future<Output = Response>,
+{
     let version_seg = req
         .uri()
         .path()
@@ -167,8 +180,7 @@ pub async fn rest_ctx(State(state): State<SimState>, mut req: Request, next: Nex
         session,
         version,
     };
-    req.extensions_mut().insert(ctx);
-    let mut resp = next.run(req).await;
+    let mut resp = next(req, ctx).await;
     // Subrequests a handler charged on top (composite/batch) show in the usage it reports.
     let (used, max) = org.allocation.usage(state.clock.elapsed());
     let cost = resp

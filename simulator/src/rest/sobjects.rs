@@ -11,14 +11,17 @@ use crate::error::{ApiError, ApiResult, JSON_CONTENT_TYPE};
 use crate::journal::JournalNote;
 use crate::org::ids::{looks_like_id, RecordId};
 use crate::org::store::OrgData;
-use axum::extract::{FromRequestParts, Path, Query};
+use crate::state::SimState;
+use axum::body::HttpBody;
+use axum::extract::{FromRequestParts, Path, Query, Request};
 use axum::http::request::Parts;
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use serde::Deserialize;
 use serde_json::{json, Value as Json};
 use std::collections::HashMap;
+use std::ops::Range;
 
 /// Resolve an object name from the URL (case-insensitive); unknown → 404.
 pub fn object(data: &OrgData, name: &str) -> ApiResult<usize> {
@@ -163,10 +166,16 @@ impl<S: Send + Sync> FromRequestParts<S> for ConditionalGet {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(ConditionalGet {
-            if_none_match: parts.headers.get(header::IF_NONE_MATCH).cloned(),
-            if_modified_since: parts.headers.get(header::IF_MODIFIED_SINCE).cloned(),
-        })
+        Ok(ConditionalGet::of(&parts.headers))
+    }
+}
+
+impl ConditionalGet {
+    fn of(headers: &HeaderMap) -> ConditionalGet {
+        ConditionalGet {
+            if_none_match: headers.get(header::IF_NONE_MATCH).cloned(),
+            if_modified_since: headers.get(header::IF_MODIFIED_SINCE).cloned(),
+        }
     }
 }
 
@@ -177,25 +186,91 @@ pub async fn get_record(
     Query(q): Query<FieldsParam>,
     headers: ConditionalGet,
 ) -> ApiResult<Response> {
+    read_record(&ctx, &t, &seg, q.fields.as_deref(), &headers)
+}
+
+fn read_record(
+    ctx: &Ctx,
+    t: &str,
+    seg: &str,
+    fields: Option<&str>,
+    headers: &ConditionalGet,
+) -> ApiResult<Response> {
     let data = ctx.org.data.read();
-    let obj = object(&data, &t)?;
-    if !looks_like_id(&seg) {
+    let obj = object(&data, t)?;
+    if !looks_like_id(seg) {
         return Err(ApiError::NotFoundMessage(format!(
             "Provided external ID field does not exist or is not accessible: {seg}"
         )));
     }
-    let num = record_num(&data, obj, &seg)?;
+    let num = record_num(&data, obj, seg)?;
     dml::live_row(&data, obj, num)?;
-    let fields = field_list(&data, obj, q.fields.as_deref())?;
+    let fields = field_list(&data, obj, fields)?;
     render_row(
-        &ctx,
+        ctx,
         &data,
         obj,
         num,
         fields.as_deref(),
-        &headers,
+        headers,
         "sobjects.get",
     )
+}
+
+/// Where the object and the id are in the path of a plain record read:
+/// `GET /services/data/{version}/sobjects/{object}/{id}` with an ID-shaped id, no query string and
+/// nothing percent-encoded. Such a request is exactly what the router would hand to [`get_record`]
+/// (no other route has that shape), so [`direct_get`] can serve it without routing. `None` for
+/// anything else.
+pub fn plain_record_get(req: &Request) -> Option<(Range<usize>, Range<usize>)> {
+    if req.method() != Method::GET || req.uri().query().is_some() {
+        return None;
+    }
+    let path = req.uri().path();
+    const PREFIX: &str = "/services/data/";
+    let rest = path.strip_prefix(PREFIX)?;
+    if rest.contains('%') {
+        return None;
+    }
+    let mut segs = rest.split('/');
+    let (version, sobjects, object, id) = (segs.next()?, segs.next()?, segs.next()?, segs.next()?);
+    if segs.next().is_some()
+        || version.is_empty()
+        || sobjects != "sobjects"
+        || object.is_empty()
+        || !looks_like_id(id)
+    {
+        return None;
+    }
+    let object_start = PREFIX.len() + version.len() + 1 + sobjects.len() + 1;
+    let id_start = object_start + object.len() + 1;
+    Some((
+        object_start..object_start + object.len(),
+        id_start..id_start + id.len(),
+    ))
+}
+
+/// Serve a request [`plain_record_get`] recognised as the route would: the REST context layer
+/// around [`get_record`], then the `Content-Length` the router's outermost route future adds.
+pub async fn direct_get(
+    state: SimState,
+    req: Request,
+    object: Range<usize>,
+    id: Range<usize>,
+) -> Response {
+    let mut resp = super::ctx::rest_ctx_with(state, req, |req, ctx| async move {
+        let path = req.uri().path();
+        let headers = ConditionalGet::of(req.headers());
+        read_record(&ctx, &path[object], &path[id], None, &headers).into_response()
+    })
+    .await;
+    if !resp.headers().contains_key(header::CONTENT_LENGTH) {
+        if let Some(size) = resp.body().size_hint().exact() {
+            resp.headers_mut()
+                .insert(header::CONTENT_LENGTH, HeaderValue::from(size));
+        }
+    }
+    resp
 }
 
 fn render_row(
