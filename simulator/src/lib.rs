@@ -43,8 +43,8 @@ use axum::http::{Method, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::Router;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use tokio::net::TcpListener;
-use tower::Layer;
 
 pub use state::{SimConfig, SimState};
 
@@ -57,7 +57,7 @@ pub fn app(state: SimState) -> Router {
 /// What [`app`] serves, as a service of its own: the servers call it directly, without the routing
 /// of a router that has nothing but a fallback.
 pub fn service(state: SimState) -> SimService {
-    let inner: Router = Router::new()
+    let router: Router = Router::new()
         .merge(auth::routes())
         .merge(rest::routes(state.clone()))
         .merge(composite::routes(state.clone()))
@@ -69,83 +69,34 @@ pub fn service(state: SimState) -> SimService {
             state.config.max_json_body,
         ))
         .with_state(state.clone());
-    let guarded = tower::ServiceBuilder::new()
-        .map_response(into_axum as fn(PanicGuarded) -> Response)
-        .layer(tower_http::catch_panic::CatchPanicLayer::custom(
-            panic_response as PanicResponse,
-        ))
-        .service(Routes {
-            router: inner,
-            state: state.clone(),
-        });
-    let inner = if state.config.fault_layer {
-        tower::util::Either::Left(faults::FaultLayer::new(state.clone()).layer(guarded))
-    } else {
-        tower::util::Either::Right(guarded)
-    };
-    SimService { state, inner }
-}
-
-type PanicResponse = fn(Box<dyn std::any::Any + Send + 'static>) -> Response;
-
-/// A response as the panic guard hands it on.
-type PanicGuarded =
-    axum::http::Response<tower_http::body::UnsyncBoxBody<bytes::Bytes, tower_http::BoxError>>;
-
-/// The routes behind the panic guard.
-type Guarded = tower::util::MapResponse<
-    tower_http::catch_panic::CatchPanic<Routes, PanicResponse>,
-    fn(PanicGuarded) -> Response,
->;
-
-/// The rewrite, then the routes. A plain record read (`GET …/sobjects/{T}/{id}`, the call
-/// integrations make most) goes straight to its handler, behind the same REST context layer, without
-/// a pass through the router: see [`rest::sobjects::plain_record_get`].
-#[derive(Clone)]
-pub struct Routes {
-    router: Router,
-    state: SimState,
-}
-
-impl tower::Service<Request> for Routes {
-    type Response = Response;
-    type Error = std::convert::Infallible;
-    type Future = futures::future::Either<
-        axum::routing::future::RouteFuture<std::convert::Infallible>,
-        futures::future::BoxFuture<'static, Result<Response, std::convert::Infallible>>,
-    >;
-
-    fn poll_ready(
-        &mut self,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<Result<(), Self::Error>> {
-        tower::Service::<Request>::poll_ready(&mut self.router, cx)
-    }
-
-    fn call(&mut self, req: Request) -> Self::Future {
-        let req = rewrite(req);
-        match rest::sobjects::plain_record_get(&req) {
-            Some((object, id)) => {
-                let state = self.state.clone();
-                futures::future::Either::Right(Box::pin(async move {
-                    Ok(rest::sobjects::direct_get(state, req, object, id).await)
-                }))
-            }
-            None => futures::future::Either::Left(self.router.call(req)),
-        }
-    }
-}
-
-fn into_axum(resp: PanicGuarded) -> Response {
-    resp.map(axum::body::Body::new)
+    SimService(Arc::new(Stack {
+        faults: state.config.fault_layer,
+        state,
+        router,
+    }))
 }
 
 /// The simulator: the recording layer (outermost), the fault layer (unless configured off), the panic
 /// guard, the rewrite and the routes.
+///
+/// A request borrows everything from the [`Stack`] its connection holds: the layers are plain async
+/// functions rather than cloned tower services, because each clone of a shared `Arc` (the state, the
+/// router) is a write to a cache line every worker thread uses. Each connection serves its own copy
+/// of the stack (see [`server::App::for_connection`]).
 #[derive(Clone)]
-pub struct SimService {
+pub struct SimService(Arc<Stack>);
+
+#[derive(Clone)]
+struct Stack {
     state: SimState,
-    inner: tower::util::Either<faults::layer::FaultService<Guarded>, Guarded>,
+    router: Router,
+    faults: bool,
+}
+
+impl server::App for SimService {
+    fn for_connection(&self) -> Self {
+        SimService(Arc::new((*self.0).clone()))
+    }
 }
 
 impl tower::Service<Request> for SimService {
@@ -155,30 +106,60 @@ impl tower::Service<Request> for SimService {
 
     fn poll_ready(
         &mut self,
-        cx: &mut std::task::Context<'_>,
+        _: &mut std::task::Context<'_>,
     ) -> std::task::Poll<Result<(), Self::Error>> {
-        self.inner.poll_ready(cx)
+        // Routers are always ready.
+        std::task::Poll::Ready(Ok(()))
     }
 
     fn call(&mut self, req: Request) -> Self::Future {
-        // The ready service answers this request; its clone waits for the next one.
-        let clone = self.inner.clone();
-        let mut inner = std::mem::replace(&mut self.inner, clone);
-        let state = self.state.clone();
-        Box::pin(async move {
-            Ok(recording::record_with(state, req, move |req| async move {
-                match inner.call(req).await {
-                    Ok(resp) => resp,
-                    Err(never) => match never {},
-                }
-            })
-            .await)
+        let stack = self.0.clone();
+        Box::pin(async move { Ok(stack.answer(req).await) })
+    }
+}
+
+impl Stack {
+    async fn answer(&self, req: Request) -> Response {
+        recording::record_with(&self.state, req, |req| async move {
+            if self.faults {
+                faults::layer::around(&self.state, req, |req| self.guarded(req)).await
+            } else {
+                self.guarded(req).await
+            }
         })
+        .await
+    }
+
+    async fn guarded(&self, req: Request) -> Response {
+        guard(self.route(req)).await
+    }
+
+    /// The rewrite, then the routes. A plain record read (`GET …/sobjects/{T}/{id}`, the call
+    /// integrations make most) goes straight to its handler, behind the same REST context layer,
+    /// without a pass through the router: see [`rest::sobjects::plain_record_get`].
+    async fn route(&self, req: Request) -> Response {
+        let req = rewrite(req);
+        match rest::sobjects::plain_record_get(&req) {
+            Some((object, id)) => rest::sobjects::direct_get(&self.state, req, object, id).await,
+            None => match tower::ServiceExt::oneshot(self.router.clone(), req).await {
+                Ok(resp) => resp,
+                Err(never) => match never {},
+            },
+        }
     }
 }
 
 async fn not_found() -> error::ApiError {
     error::ApiError::NotFound
+}
+
+/// The panic guard: a handler that panics answers 500 with Salesforce's body.
+async fn guard(answer: impl std::future::Future<Output = Response>) -> Response {
+    use futures::FutureExt;
+    match std::panic::AssertUnwindSafe(answer).catch_unwind().await {
+        Ok(resp) => resp,
+        Err(panic) => panic_response(panic),
+    }
 }
 
 fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
@@ -293,4 +274,23 @@ pub async fn start(
         gate,
         task,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::StatusCode;
+
+    #[tokio::test]
+    async fn a_panicking_handler_answers_500_with_a_salesforce_body() {
+        let resp = guard(async { panic!("handler bug") }).await;
+        assert_eq!(resp.status(), 500);
+        let body = axum::body::to_bytes(resp.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(v[0]["errorCode"], "UNKNOWN_EXCEPTION", "{v}");
+        let resp = guard(async { StatusCode::NO_CONTENT.into_response() }).await;
+        assert_eq!(resp.status(), 204);
+    }
 }

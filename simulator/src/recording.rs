@@ -96,11 +96,11 @@ impl Drop for EntryGuard<'_> {
 
 /// The middleware, for routers assembled by hand (tests); [`crate::app`] runs [`record_with`].
 pub async fn record(State(state): State<SimState>, req: Request, next: Next) -> Response {
-    record_with(state, req, |req| next.run(req)).await
+    record_with(&state, req, |req| next.run(req)).await
 }
 
 /// Record `req` around `next`, which answers it.
-pub async fn record_with<F, Fut>(state: SimState, mut req: Request, next: F) -> Response
+pub async fn record_with<F, Fut>(state: &SimState, mut req: Request, next: F) -> Response
 where
     F: FnOnce(Request) -> Fut,
     Fut: std::future::Future<Output = Response>,

@@ -133,20 +133,13 @@ pub trait App:
     + Sync
     + 'static
 {
+    /// The copy a new connection serves (its requests clone it in turn).
+    fn for_connection(&self) -> Self {
+        self.clone()
+    }
 }
 
-impl<T> App for T where
-    T: tower::Service<
-            axum::extract::Request,
-            Response = axum::response::Response,
-            Error = std::convert::Infallible,
-            Future: Send + 'static,
-        > + Clone
-        + Send
-        + Sync
-        + 'static
-{
-}
+impl App for axum::Router {}
 
 /// A bound listener and how to serve it.
 pub struct Listener {
@@ -298,6 +291,7 @@ async fn serve_conn<I, A: App>(
 ) where
     I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
 {
+    let app = app.for_connection();
     let svc = hyper::service::service_fn(move |mut req: hyper::Request<Incoming>| {
         req.extensions_mut().insert(info.clone());
         app.clone().oneshot(req.map(axum::body::Body::new))

@@ -125,20 +125,41 @@ pub fn base_url(headers: &HeaderMap, meta: Option<&RequestMeta>) -> String {
 }
 
 /// The layer for `/services/data/{version}/…` routes.
-pub async fn rest_ctx(State(state): State<SimState>, req: Request, next: Next) -> Response {
-    rest_ctx_with(state, req, |mut req, ctx| {
-        req.extensions_mut().insert(ctx);
-        next.run(req)
-    })
-    .await
+pub async fn rest_ctx(State(state): State<SimState>, mut req: Request, next: Next) -> Response {
+    let (ctx, org) = match admit(&state, &req) {
+        Ok(a) => {
+            let ctx = Ctx {
+                base_url: base_url(req.headers(), Some(a.meta)),
+                client_name: a.meta.client_name.clone(),
+                request_id: a.meta.id,
+                state: state.clone(),
+                org: a.org.clone(),
+                session: a.session.clone(),
+                version: a.version,
+            };
+            (ctx, a.org.clone())
+        }
+        Err(resp) => return resp,
+    };
+    req.extensions_mut().insert(ctx);
+    let mut resp = next.run(req).await;
+    finish(&state, &org, &mut resp);
+    resp
 }
 
-/// What [`rest_ctx`] does, around `next`, which answers the request in the context it is given.
-pub(crate) async fn rest_ctx_with<F, Fut>(state: SimState, req: Request, next: F) -> Response
-where
-    F: FnOnce(Request, Ctx) -> Fut,
-    Fut: std::future::Future<Output = Response>,
-{
+/// A versioned REST call that passed the layer's checks, with the session and org it runs as
+/// (borrowed from the request's metadata).
+pub(crate) struct Admitted<'a> {
+    /// `62.0`
+    pub version: String,
+    pub meta: &'a RequestMeta,
+    pub session: &'a Arc<Session>,
+    pub org: &'a Arc<Org>,
+}
+
+/// What the layer checks before the handler runs: the API version, the session and the daily
+/// allocation (which it charges). `Err` is the answer.
+pub(crate) fn admit<'a>(state: &SimState, req: &'a Request) -> Result<Admitted<'a>, Response> {
     let version_seg = req
         .uri()
         .path()
@@ -146,41 +167,36 @@ where
         .split('/')
         .next()
         .unwrap_or("");
-    let version = match parse_version(version_seg) {
-        Ok(v) => v,
-        Err(e) => return e.into_response(),
-    };
+    let version = parse_version(version_seg).map_err(IntoResponse::into_response)?;
     let meta = req.extensions().get::<RequestMeta>();
-    let Some((session, org)) = meta.and_then(|m| m.session.clone()) else {
+    let Some((m, (session, org))) = meta.and_then(|m| Some((m, m.session.as_ref()?))) else {
         let bad_header = req
             .headers()
             .get(axum::http::header::AUTHORIZATION)
             .is_some_and(|_| meta.is_some_and(|m| !m.had_token));
-        return if bad_header {
+        return Err(if bad_header {
             ApiError::InvalidAuthHeader.into_response()
         } else {
             ApiError::InvalidSession.into_response()
-        };
+        });
     };
     let now = state.clock.elapsed();
     if let Err((used, max)) = org.allocation.try_charge(now, 1) {
-        {
-            let mut resp =
-                ApiError::RequestLimitExceeded(TOTAL_REQUESTS_EXCEEDED.into()).into_response();
-            stamp_usage(&mut resp, used, max, 0);
-            return resp;
-        }
+        let mut resp =
+            ApiError::RequestLimitExceeded(TOTAL_REQUESTS_EXCEEDED.into()).into_response();
+        stamp_usage(&mut resp, used, max, 0);
+        return Err(resp);
     }
-    let ctx = Ctx {
-        base_url: base_url(req.headers(), meta),
-        client_name: meta.and_then(|m| m.client_name.clone()),
-        request_id: meta.map(|m| m.id).unwrap_or(0),
-        state: state.clone(),
-        org: org.clone(),
-        session,
+    Ok(Admitted {
         version,
-    };
-    let mut resp = next(req, ctx).await;
+        meta: m,
+        session,
+        org,
+    })
+}
+
+/// What the layer adds to the handler's answer: `Sforce-Limit-Info` with the org's usage now.
+pub(crate) fn finish(state: &SimState, org: &Org, resp: &mut Response) {
     // Subrequests a handler charged on top (composite/batch) show in the usage it reports.
     let (used, max) = org.allocation.usage(state.clock.elapsed());
     let cost = resp
@@ -188,8 +204,7 @@ where
         .get::<JournalNote>()
         .and_then(|n| n.api_cost)
         .unwrap_or(1);
-    stamp_usage(&mut resp, used.max(1), max, cost);
-    resp
+    stamp_usage(resp, used.max(1), max, cost);
 }
 
 fn stamp_usage(resp: &mut Response, used: u64, max: u64, cost: u32) {

@@ -11,6 +11,7 @@ use crate::error::{ApiError, ApiResult, JSON_CONTENT_TYPE};
 use crate::journal::JournalNote;
 use crate::org::ids::{looks_like_id, RecordId};
 use crate::org::store::OrgData;
+use crate::org::Org;
 use crate::state::SimState;
 use axum::body::HttpBody;
 use axum::extract::{FromRequestParts, Path, Query, Request};
@@ -186,17 +187,25 @@ pub async fn get_record(
     Query(q): Query<FieldsParam>,
     headers: ConditionalGet,
 ) -> ApiResult<Response> {
-    read_record(&ctx, &t, &seg, q.fields.as_deref(), &headers)
+    read_record(
+        &ctx.org,
+        &ctx.data_path(),
+        &t,
+        &seg,
+        q.fields.as_deref(),
+        &headers,
+    )
 }
 
 fn read_record(
-    ctx: &Ctx,
+    org: &Org,
+    data_path: &str,
     t: &str,
     seg: &str,
     fields: Option<&str>,
     headers: &ConditionalGet,
 ) -> ApiResult<Response> {
-    let data = ctx.org.data.read();
+    let data = org.data.read();
     let obj = object(&data, t)?;
     if !looks_like_id(seg) {
         return Err(ApiError::NotFoundMessage(format!(
@@ -207,7 +216,7 @@ fn read_record(
     dml::live_row(&data, obj, num)?;
     let fields = field_list(&data, obj, fields)?;
     render_row(
-        ctx,
+        data_path,
         &data,
         obj,
         num,
@@ -250,20 +259,28 @@ pub fn plain_record_get(req: &Request) -> Option<(Range<usize>, Range<usize>)> {
     ))
 }
 
-/// Serve a request [`plain_record_get`] recognised as the route would: the REST context layer
-/// around [`get_record`], then the `Content-Length` the router's outermost route future adds.
+/// Serve a request [`plain_record_get`] recognised as the route would: the REST context layer's
+/// checks and `Sforce-Limit-Info` around [`get_record`]'s work, then the `Content-Length` the router's
+/// outermost route future adds. The session and org are borrowed from the request's metadata: no
+/// [`Ctx`] is built.
 pub async fn direct_get(
-    state: SimState,
+    state: &SimState,
     req: Request,
     object: Range<usize>,
     id: Range<usize>,
 ) -> Response {
-    let mut resp = super::ctx::rest_ctx_with(state, req, |req, ctx| async move {
-        let path = req.uri().path();
-        let headers = ConditionalGet::of(req.headers());
-        read_record(&ctx, &path[object], &path[id], None, &headers).into_response()
-    })
-    .await;
+    let mut resp = match super::ctx::admit(state, &req) {
+        Ok(a) => {
+            let path = req.uri().path();
+            let data_path = ["/services/data/v", a.version.as_str()].concat();
+            let headers = ConditionalGet::of(req.headers());
+            let mut resp = read_record(a.org, &data_path, &path[object], &path[id], None, &headers)
+                .into_response();
+            super::ctx::finish(state, a.org, &mut resp);
+            resp
+        }
+        Err(resp) => resp,
+    };
     if !resp.headers().contains_key(header::CONTENT_LENGTH) {
         if let Some(size) = resp.body().size_hint().exact() {
             resp.headers_mut()
@@ -274,7 +291,7 @@ pub async fn direct_get(
 }
 
 fn render_row(
-    ctx: &Ctx,
+    data_path: &str,
     data: &OrgData,
     obj: usize,
     num: u64,
@@ -319,7 +336,7 @@ fn render_row(
             return Ok(empty_response(StatusCode::NOT_MODIFIED, n));
         }
     }
-    let body = render::record_bytes(data, obj, row, fields, &ctx.data_path());
+    let body = render::record_bytes(data, obj, row, fields, data_path);
     let mut resp = bytes_response(StatusCode::OK, body, n);
     // Both are printable ASCII (quoted base64, an HTTP date): the strings become the header values
     // without a copy.
@@ -462,7 +479,7 @@ pub async fn get_by_ext(
     match match_external(&data, obj, fi, &value) {
         UpsertTarget::Insert => Err(ApiError::NotFound),
         UpsertTarget::Update(num) => render_row(
-            &ctx,
+            &ctx.data_path(),
             &data,
             obj,
             num,
