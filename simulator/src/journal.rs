@@ -14,7 +14,7 @@ use std::collections::VecDeque;
 use std::fs::File;
 use std::io::{BufRead, BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
 /// Which API family a request belongs to (fault scopes and scoring group by it).
@@ -46,22 +46,31 @@ impl Api {
         }
     }
 
-    /// Classify by path.
+    /// Classify by path (case-insensitively).
     pub fn of_path(path: &str) -> Api {
-        let p = path.to_ascii_lowercase();
-        if p.starts_with("/__admin") {
+        let starts = |prefix: &str| {
+            path.len() >= prefix.len()
+                && path.as_bytes()[..prefix.len()].eq_ignore_ascii_case(prefix.as_bytes())
+        };
+        // Both needles start with '/': only compare where the path has one.
+        let contains = |needle: &str| {
+            let (p, n) = (path.as_bytes(), needle.as_bytes());
+            memchr::memchr_iter(b'/', p)
+                .any(|i| p.len() - i >= n.len() && p[i..i + n.len()].eq_ignore_ascii_case(n))
+        };
+        if starts("/__admin") {
             Api::Admin
-        } else if p.starts_with("/services/soap") {
+        } else if starts("/services/soap") {
             Api::Soap
-        } else if p.starts_with("/services/oauth2") || p.starts_with("/id/") {
+        } else if starts("/services/oauth2") || starts("/id/") {
             Api::Oauth
-        } else if p.starts_with("/cometd") {
+        } else if starts("/cometd") {
             Api::Streaming
-        } else if p.starts_with("/services/data/") && p.contains("/jobs/") {
+        } else if starts("/services/data/") && contains("/jobs/") {
             Api::Bulk
-        } else if p.starts_with("/services/data/") && p.contains("/composite") {
+        } else if starts("/services/data/") && contains("/composite") {
             Api::Composite
-        } else if p.starts_with("/services/data") {
+        } else if starts("/services/data") {
             Api::Rest
         } else {
             Api::Other
@@ -187,19 +196,44 @@ pub struct JournalNote {
 pub struct ItemFaultNote(pub Vec<FaultTag>);
 
 /// The journal.
-#[derive(Debug)]
 pub struct Journal {
     next_id: AtomicU64,
-    inner: parking_lot::Mutex<Inner>,
+    shared: Arc<Shared>,
+    /// Encodes batches of appended entries into the file (only when there is a file).
+    writer: Option<std::thread::JoinHandle<()>>,
     path: Option<PathBuf>,
+}
+
+impl std::fmt::Debug for Journal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Journal")
+            .field("inner", &*self.shared.inner.lock())
+            .field("path", &self.path)
+            .finish()
+    }
+}
+
+struct Shared {
+    inner: parking_lot::Mutex<Inner>,
+    /// Whether entries still go to a file (cleared if writing it fails).
+    has_file: AtomicBool,
+    /// Signalled when a batch is waiting for the writer, and at drop.
+    batch_ready: parking_lot::Condvar,
+    /// Taken before `inner` whenever both are held, so batches reach the file in append order.
+    file: parking_lot::Mutex<Option<FileSink>>,
 }
 
 struct Inner {
     ring: VecDeque<Arc<JournalEntry>>,
     capacity: usize,
-    file: Option<zstd::stream::write::Encoder<'static, BufWriter<File>>>,
     written: u64,
-    line: Vec<u8>,
+    /// NDJSON lines of appended entries not yet compressed into the file, in append order.
+    pending: Vec<u8>,
+    stop: bool,
+}
+
+struct FileSink {
+    encoder: zstd::stream::write::Encoder<'static, BufWriter<File>>,
 }
 
 impl std::fmt::Debug for Inner {
@@ -211,9 +245,23 @@ impl std::fmt::Debug for Inner {
     }
 }
 
-/// zstd level 1: the cheapest level, still several times smaller than the NDJSON; appends happen on the
-/// request path.
+/// zstd level 1: the cheapest level, still several times smaller than the NDJSON.
 const ZSTD_LEVEL: i32 = 1;
+
+/// Bytes of encoded entries the writer thread compresses at a time. An append encodes its entry's
+/// line on the appending thread, outside any lock, and copies it to the pending batch in append
+/// order; compressing (the larger part of the cost) happens on the writer thread, off the request
+/// path.
+const BATCH_BYTES: usize = 64 * 1024;
+
+/// If the writer falls this far behind, appenders compress the backlog themselves, so memory stays
+/// bounded however fast requests arrive.
+const MAX_PENDING_BYTES: usize = 32 * 1024 * 1024;
+
+thread_local! {
+    /// Where an append encodes its line before taking the journal's lock.
+    static LINE: std::cell::RefCell<Vec<u8>> = std::cell::RefCell::new(Vec::with_capacity(1024));
+}
 
 impl Journal {
     /// A journal keeping `capacity` recent entries in memory and, when `path` is given, every entry in
@@ -225,19 +273,39 @@ impl Journal {
                     std::fs::create_dir_all(dir)?;
                 }
                 let f = BufWriter::with_capacity(256 * 1024, File::create(p)?);
-                Some(zstd::stream::write::Encoder::new(f, ZSTD_LEVEL)?)
+                Some(FileSink {
+                    encoder: zstd::stream::write::Encoder::new(f, ZSTD_LEVEL)?,
+                })
             }
             None => None,
         };
-        Ok(Journal {
-            next_id: AtomicU64::new(1),
+        let has_file = file.is_some();
+        let shared = Arc::new(Shared {
             inner: parking_lot::Mutex::new(Inner {
                 ring: VecDeque::with_capacity(capacity.min(65_536)),
                 capacity: capacity.max(1),
-                file,
                 written: 0,
-                line: Vec::with_capacity(512),
+                pending: Vec::new(),
+                stop: false,
             }),
+            has_file: AtomicBool::new(has_file),
+            batch_ready: parking_lot::Condvar::new(),
+            file: parking_lot::Mutex::new(file),
+        });
+        let writer = if has_file {
+            let shared = shared.clone();
+            Some(
+                std::thread::Builder::new()
+                    .name("journal-writer".into())
+                    .spawn(move || shared.write_batches())?,
+            )
+        } else {
+            None
+        };
+        Ok(Journal {
+            next_id: AtomicU64::new(1),
+            shared,
+            writer,
             path: path.map(Path::to_path_buf),
         })
     }
@@ -247,31 +315,56 @@ impl Journal {
         self.next_id.fetch_add(1, Ordering::Relaxed)
     }
 
-    /// Append an entry (its `id` must come from [`Journal::next_id`]).
+    /// Append an entry (its `id` must come from [`Journal::next_id`]). It is in memory (and visible
+    /// to [`Journal::recent`]) at once, and in the file after the next [`Journal::flush`].
     pub fn append(&self, entry: JournalEntry) {
+        if self.shared.has_file.load(Ordering::Relaxed) {
+            LINE.with(|line| {
+                let mut line = line.borrow_mut();
+                line.clear();
+                if serde_json::to_writer(&mut *line, &entry).is_ok() {
+                    line.push(b'\n');
+                    self.push(entry, &line);
+                } else {
+                    self.push(entry, &[]);
+                }
+            });
+        } else {
+            self.push(entry, &[]);
+        }
+    }
+
+    fn push(&self, entry: JournalEntry, line: &[u8]) {
         let entry = Arc::new(entry);
-        let mut g = self.inner.lock();
-        let inner = &mut *g;
-        if let Some(enc) = inner.file.as_mut() {
-            inner.line.clear();
-            if serde_json::to_writer(&mut inner.line, &*entry).is_ok() {
-                inner.line.push(b'\n');
-                if enc.write_all(&inner.line).is_err() {
-                    tracing::warn!("journal write failed; further entries stay in memory only");
-                    inner.file = None;
+        let (backlog, evicted) = {
+            let mut g = self.shared.inner.lock();
+            let inner = &mut *g;
+            if !line.is_empty() && self.shared.has_file.load(Ordering::Relaxed) {
+                let before = inner.pending.len();
+                inner.pending.extend_from_slice(line);
+                if before < BATCH_BYTES && inner.pending.len() >= BATCH_BYTES {
+                    self.shared.batch_ready.notify_one();
                 }
             }
+            inner.written += 1;
+            let evicted = if inner.ring.len() >= inner.capacity {
+                inner.ring.pop_front()
+            } else {
+                None
+            };
+            inner.ring.push_back(entry);
+            (inner.pending.len() >= MAX_PENDING_BYTES, evicted)
+        };
+        // Free the evicted entry (if that was its last reference) after releasing the lock.
+        drop(evicted);
+        if backlog {
+            self.shared.drain();
         }
-        inner.written += 1;
-        if inner.ring.len() >= inner.capacity {
-            inner.ring.pop_front();
-        }
-        inner.ring.push_back(entry);
     }
 
     /// Entries in memory with `id > after`, oldest first, at most `limit`.
     pub fn recent(&self, after: u64, limit: usize) -> Vec<Arc<JournalEntry>> {
-        let g = self.inner.lock();
+        let g = self.shared.inner.lock();
         let start = g.ring.partition_point(|e| e.id <= after);
         g.ring.iter().skip(start).take(limit).cloned().collect()
     }
@@ -280,7 +373,7 @@ impl Journal {
     /// order, and the new total to pass next time. Entries are appended when requests finish, so
     /// their ids are not in order; following the journal by count sees every entry once.
     pub fn appended_since(&self, seen: u64) -> (u64, Vec<Arc<JournalEntry>>) {
-        let g = self.inner.lock();
+        let g = self.shared.inner.lock();
         let new = usize::try_from(g.written.saturating_sub(seen)).unwrap_or(usize::MAX);
         let skip = g.ring.len().saturating_sub(new);
         (g.written, g.ring.iter().skip(skip).cloned().collect())
@@ -288,7 +381,7 @@ impl Journal {
 
     /// How many entries were appended in total.
     pub fn len(&self) -> u64 {
-        self.inner.lock().written
+        self.shared.inner.lock().written
     }
 
     pub fn is_empty(&self) -> bool {
@@ -299,26 +392,74 @@ impl Journal {
         self.path.as_deref()
     }
 
-    /// Close the current zstd frame and push it to the file, so everything appended so far is readable.
+    /// Compress everything appended so far, close the current zstd frame and push it to the file,
+    /// so every entry appended before the call is readable.
     pub fn flush(&self) -> std::io::Result<()> {
-        let mut g = self.inner.lock();
-        let Some(enc) = g.file.take() else {
+        let mut file = self.shared.file.lock();
+        self.shared.drain_into(&mut file);
+        let Some(sink) = file.take() else {
             return Ok(());
         };
-        let mut w = enc.finish()?;
+        let mut w = sink.encoder.finish()?;
         w.flush()?;
-        g.file = Some(zstd::stream::write::Encoder::new(w, ZSTD_LEVEL)?);
+        *file = Some(FileSink {
+            encoder: zstd::stream::write::Encoder::new(w, ZSTD_LEVEL)?,
+        });
         Ok(())
     }
 
     /// Forget in-memory entries (admin reset). The file keeps everything.
     pub fn clear_memory(&self) {
-        self.inner.lock().ring.clear();
+        self.shared.inner.lock().ring.clear();
+    }
+}
+
+impl Shared {
+    /// The writer thread: compress a batch whenever one is waiting, until the journal is dropped.
+    fn write_batches(&self) {
+        loop {
+            {
+                let mut g = self.inner.lock();
+                while g.pending.len() < BATCH_BYTES && !g.stop {
+                    self.batch_ready.wait(&mut g);
+                }
+                if g.stop {
+                    return;
+                }
+            }
+            self.drain();
+        }
+    }
+
+    fn drain(&self) {
+        self.drain_into(&mut self.file.lock());
+    }
+
+    /// Compress the pending lines into the file. The caller holds the file lock, so two drains
+    /// cannot interleave their batches.
+    fn drain_into(&self, file: &mut Option<FileSink>) {
+        let batch = std::mem::replace(
+            &mut self.inner.lock().pending,
+            Vec::with_capacity(BATCH_BYTES + 4096),
+        );
+        let Some(sink) = file.as_mut() else {
+            return;
+        };
+        if sink.encoder.write_all(&batch).is_err() {
+            tracing::warn!("journal write failed; further entries stay in memory only");
+            *file = None;
+            self.has_file.store(false, Ordering::Relaxed);
+        }
     }
 }
 
 impl Drop for Journal {
     fn drop(&mut self) {
+        self.shared.inner.lock().stop = true;
+        self.shared.batch_ready.notify_all();
+        if let Some(w) = self.writer.take() {
+            let _ = w.join();
+        }
         let _ = self.flush();
     }
 }
@@ -390,6 +531,70 @@ mod tests {
         let all: Vec<_> = read_file(&p).unwrap().collect();
         assert_eq!(all.len(), 25);
         assert_eq!(all[24].id, 25);
+    }
+
+    #[test]
+    fn paths_classify_case_insensitively() {
+        for (path, api) in [
+            ("/__admin/journal", Api::Admin),
+            ("/services/Soap/u/62.0", Api::Soap),
+            ("/services/oauth2/token", Api::Oauth),
+            ("/id/00D/005", Api::Oauth),
+            ("/cometd/62.0", Api::Streaming),
+            ("/services/data/v62.0/jobs/ingest/750", Api::Bulk),
+            ("/services/data/v62.0/JOBS/query", Api::Bulk),
+            ("/services/data/v62.0/composite/sobjects", Api::Composite),
+            ("/SERVICES/DATA/v62.0/sobjects/Account/001", Api::Rest),
+            ("/services/data", Api::Rest),
+            ("/services/datax", Api::Rest),
+            ("/services/dat", Api::Other),
+            ("/", Api::Other),
+            ("", Api::Other),
+        ] {
+            assert_eq!(Api::of_path(path), api, "{path}");
+        }
+    }
+
+    /// Entries reach the file in append order across many batches, from several threads, whether
+    /// the journal is flushed or dropped.
+    #[test]
+    fn the_file_keeps_every_entry_in_append_order() {
+        let dir = tempfile::tempdir().unwrap();
+        for flush in [true, false] {
+            let p = dir.path().join(format!("j-{flush}.ndjson.zst"));
+            let j = Journal::new(100, Some(&p)).unwrap();
+            std::thread::scope(|s| {
+                for _ in 0..4 {
+                    s.spawn(|| {
+                        for _ in 0..5_000 {
+                            let id = j.next_id();
+                            j.append(JournalEntry {
+                                id,
+                                method: "GET".into(),
+                                path: format!("/services/data/v62.0/sobjects/Account/{id}"),
+                                status: 200,
+                                ..Default::default()
+                            });
+                        }
+                    });
+                }
+            });
+            let in_memory: Vec<u64> = j.recent(0, usize::MAX).iter().map(|e| e.id).collect();
+            if flush {
+                j.flush().unwrap();
+            } else {
+                drop(j);
+            }
+            let all: Vec<JournalEntry> = read_file(&p).unwrap().collect();
+            assert_eq!(all.len(), 20_000);
+            let mut ids: Vec<u64> = all.iter().map(|e| e.id).collect();
+            // The file ends with what the ring holds, in the same (append) order.
+            assert_eq!(&ids[ids.len() - in_memory.len()..], &in_memory[..]);
+            assert!(all.iter().all(|e| e.path.ends_with(&e.id.to_string())));
+            ids.sort_unstable();
+            ids.dedup();
+            assert_eq!(ids.len(), 20_000);
+        }
     }
 
     #[test]

@@ -43,6 +43,7 @@ use axum::http::{Method, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::Router;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use tokio::net::TcpListener;
 
 pub use state::{SimConfig, SimState};
@@ -50,7 +51,13 @@ pub use state::{SimConfig, SimState};
 /// The simulator's router: every API family, behind the recording layer (outermost), the fault
 /// layer and the panic guard. The caller serves it (see [`server::serve`] or [`start`]).
 pub fn app(state: SimState) -> Router {
-    let inner: Router = Router::new()
+    Router::new().fallback_service(service(state))
+}
+
+/// What [`app`] serves, as a service of its own: the servers call it directly, without the routing
+/// of a router that has nothing but a fallback.
+pub fn service(state: SimState) -> SimService {
+    let router: Router = Router::new()
         .merge(auth::routes())
         .merge(rest::routes(state.clone()))
         .merge(composite::routes(state.clone()))
@@ -62,27 +69,97 @@ pub fn app(state: SimState) -> Router {
             state.config.max_json_body,
         ))
         .with_state(state.clone());
-    let inner = tower::ServiceBuilder::new()
-        .map_request(rewrite)
-        .service(inner);
-    let faults = state
-        .config
-        .fault_layer
-        .then(|| faults::FaultLayer::new(state.clone()));
-    Router::new()
-        .fallback_service(inner)
-        .layer(tower_http::catch_panic::CatchPanicLayer::custom(
-            panic_response,
-        ))
-        .layer(tower::util::option_layer(faults))
-        .layer(axum::middleware::from_fn_with_state(
-            state,
-            recording::record,
-        ))
+    SimService(Arc::new(Stack {
+        faults: state.config.fault_layer,
+        state,
+        router,
+    }))
+}
+
+/// The simulator: the recording layer (outermost), the fault layer (unless configured off), the panic
+/// guard, the rewrite and the routes.
+///
+/// A request borrows everything from the [`Stack`] its connection holds: the layers are plain async
+/// functions rather than cloned tower services, because each clone of a shared `Arc` (the state, the
+/// router) is a write to a cache line every worker thread uses. Each connection serves its own copy
+/// of the stack (see [`server::App::for_connection`]).
+#[derive(Clone)]
+pub struct SimService(Arc<Stack>);
+
+#[derive(Clone)]
+struct Stack {
+    state: SimState,
+    router: Router,
+    faults: bool,
+}
+
+impl server::App for SimService {
+    fn for_connection(&self) -> Self {
+        SimService(Arc::new((*self.0).clone()))
+    }
+}
+
+impl tower::Service<Request> for SimService {
+    type Response = Response;
+    type Error = std::convert::Infallible;
+    type Future = futures::future::BoxFuture<'static, Result<Response, std::convert::Infallible>>;
+
+    fn poll_ready(
+        &mut self,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Self::Error>> {
+        // Routers are always ready.
+        std::task::Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, req: Request) -> Self::Future {
+        let stack = self.0.clone();
+        Box::pin(async move { Ok(stack.answer(req).await) })
+    }
+}
+
+impl Stack {
+    async fn answer(&self, req: Request) -> Response {
+        recording::record_with(&self.state, req, |req| async move {
+            if self.faults {
+                faults::layer::around(&self.state, req, |req| self.guarded(req)).await
+            } else {
+                self.guarded(req).await
+            }
+        })
+        .await
+    }
+
+    async fn guarded(&self, req: Request) -> Response {
+        guard(self.route(req)).await
+    }
+
+    /// The rewrite, then the routes. A plain record read (`GET …/sobjects/{T}/{id}`, the call
+    /// integrations make most) goes straight to its handler, behind the same REST context layer,
+    /// without a pass through the router: see [`rest::sobjects::plain_record_get`].
+    async fn route(&self, req: Request) -> Response {
+        let req = rewrite(req);
+        match rest::sobjects::plain_record_get(&req) {
+            Some((object, id)) => rest::sobjects::direct_get(&self.state, req, object, id).await,
+            None => match tower::ServiceExt::oneshot(self.router.clone(), req).await {
+                Ok(resp) => resp,
+                Err(never) => match never {},
+            },
+        }
+    }
 }
 
 async fn not_found() -> error::ApiError {
     error::ApiError::NotFound
+}
+
+/// The panic guard: a handler that panics answers 500 with Salesforce's body.
+async fn guard(answer: impl std::future::Future<Output = Response>) -> Response {
+    use futures::FutureExt;
+    match std::panic::AssertUnwindSafe(answer).catch_unwind().await {
+        Ok(resp) => resp,
+        Err(panic) => panic_response(panic),
+    }
 }
 
 fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
@@ -173,7 +250,7 @@ pub async fn start(
     faults::schedule::spawn(state.clone());
     let task = tokio::spawn(server::serve(
         listeners,
-        app(state.clone()),
+        service(state.clone()),
         gate.clone(),
         state.shutdown.clone(),
         std::time::Duration::from_secs(5),
@@ -197,4 +274,23 @@ pub async fn start(
         gate,
         task,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::StatusCode;
+
+    #[tokio::test]
+    async fn a_panicking_handler_answers_500_with_a_salesforce_body() {
+        let resp = guard(async { panic!("handler bug") }).await;
+        assert_eq!(resp.status(), 500);
+        let body = axum::body::to_bytes(resp.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(v[0]["errorCode"], "UNKNOWN_EXCEPTION", "{v}");
+        let resp = guard(async { StatusCode::NO_CONTENT.into_response() }).await;
+        assert_eq!(resp.status(), 204);
+    }
 }

@@ -94,32 +94,45 @@ impl Drop for EntryGuard<'_> {
     }
 }
 
-/// The middleware (installed outermost by [`crate::app`]).
+/// The middleware, for routers assembled by hand (tests); [`crate::app`] runs [`record_with`].
 pub async fn record(State(state): State<SimState>, req: Request, next: Next) -> Response {
+    record_with(&state, req, |req| next.run(req)).await
+}
+
+/// Record `req` around `next`, which answers it.
+pub async fn record_with<F, Fut>(state: &SimState, mut req: Request, next: F) -> Response
+where
+    F: FnOnce(Request) -> Fut,
+    Fut: std::future::Future<Output = Response>,
+{
     let start = tokio::time::Instant::now();
     let id = state.journal.next_id();
     let arrived = state.clock.elapsed();
+    // The connection's facts move into the request's metadata, where everything else reads them.
+    let conn = req.extensions_mut().remove::<ConnInfo>();
     let path_q = req
         .uri()
         .path_and_query()
         .map(|p| p.as_str())
         .unwrap_or("/");
     let api = Api::of_path(req.uri().path());
-    let token = bearer(req.headers()).map(str::to_string);
-    let session = token.as_deref().and_then(|t| state.session(t));
+    let token = bearer(req.headers());
+    let had_token = token.is_some();
+    let session = token.and_then(|t| state.session(t));
     let client_name = call_options_client(req.headers());
-    let conn = req.extensions().get::<ConnInfo>().cloned();
-    let conditional =
-        req.headers().contains_key("if-match") || req.headers().contains_key("if-unmodified-since");
+    let conditional = req.headers().contains_key(axum::http::header::IF_MATCH)
+        || req
+            .headers()
+            .contains_key(axum::http::header::IF_UNMODIFIED_SINCE);
     let fault = Arc::new(Mutex::new(None));
 
     let mut entry = JournalEntry {
         id,
         t_us: arrived.as_micros() as u64,
-        method: req.method().to_string(),
+        method: req.method().as_str().to_owned(),
         path: truncate(path_q, 512),
         api,
-        peer: conn.as_ref().map(|c| c.peer.to_string()),
+        peer: conn.as_ref().map(|c| c.peer_text.to_string()),
         client: client_name.clone(),
         conditional,
         ..Default::default()
@@ -157,7 +170,7 @@ pub async fn record(State(state): State<SimState>, req: Request, next: Next) -> 
         arrived,
         api,
         session,
-        had_token: token.is_some(),
+        had_token,
         client_name,
         fault: fault.clone(),
         conn,
@@ -171,7 +184,7 @@ pub async fn record(State(state): State<SimState>, req: Request, next: Next) -> 
         start,
         fault: fault.clone(),
     };
-    let mut resp = next.run(req).await;
+    let mut resp = next(req).await;
     if let Some(mut e) = guard.entry.take() {
         e.latency_us = start.elapsed().as_micros() as u64;
         e.status = resp.status().as_u16();

@@ -8,7 +8,6 @@
 //! A [`ListenerGate`] lets the fault engine *refuse* connections: while closed, the listening socket is
 //! dropped (clients get `ECONNREFUSED`) and bound again when the gate reopens.
 
-use axum::Router;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use std::net::SocketAddr;
@@ -38,6 +37,8 @@ impl Scheme {
 #[derive(Debug, Clone)]
 pub struct ConnInfo {
     pub peer: SocketAddr,
+    /// `peer` as text, formatted once per connection (every request journals it).
+    pub peer_text: Arc<str>,
     pub local: SocketAddr,
     pub scheme: Scheme,
     pub kill: Arc<ConnKill>,
@@ -120,6 +121,26 @@ impl ListenerGate {
     }
 }
 
+/// What a listener serves: a clonable service answering every request.
+pub trait App:
+    tower::Service<
+        axum::extract::Request,
+        Response = axum::response::Response,
+        Error = std::convert::Infallible,
+        Future: Send + 'static,
+    > + Clone
+    + Send
+    + Sync
+    + 'static
+{
+    /// The copy a new connection serves (its requests clone it in turn).
+    fn for_connection(&self) -> Self {
+        self.clone()
+    }
+}
+
+impl App for axum::Router {}
+
 /// A bound listener and how to serve it.
 pub struct Listener {
     pub listener: TcpListener,
@@ -142,11 +163,11 @@ impl Listener {
     }
 }
 
-/// Serve `app` on every listener until `shutdown` is cancelled, then finish in-flight requests (up to
-/// `grace`) and return.
-pub async fn serve(
+/// Serve `app` (the simulator's [`crate::service`], or any router) on every listener until `shutdown`
+/// is cancelled, then finish in-flight requests (up to `grace`) and return.
+pub async fn serve<A: App>(
     listeners: Vec<Listener>,
-    app: Router,
+    app: A,
     gate: ListenerGate,
     shutdown: CancellationToken,
     grace: Duration,
@@ -176,9 +197,9 @@ pub async fn serve(
     Ok(())
 }
 
-async fn accept_loop(
+async fn accept_loop<A: App>(
     l: Listener,
-    app: Router,
+    app: A,
     gate: ListenerGate,
     shutdown: CancellationToken,
     graceful: Arc<hyper_util::server::graceful::GracefulShutdown>,
@@ -223,7 +244,7 @@ async fn accept_loop(
                 };
                 let _ = stream.set_nodelay(true);
                 let kill = Arc::new(ConnKill::new(&stream));
-                let info = ConnInfo { peer, local: addr, scheme, kill: kill.clone() };
+                let info = ConnInfo { peer, peer_text: peer.to_string().into(), local: addr, scheme, kill: kill.clone() };
                 let app = app.clone();
                 let acceptor = acceptor.clone();
                 let watcher = graceful.watcher();
@@ -260,16 +281,17 @@ async fn bind_again(addr: SocketAddr) -> std::io::Result<TcpListener> {
     Err(last.unwrap_or_else(|| std::io::Error::other("bind failed")))
 }
 
-async fn serve_conn<I>(
+async fn serve_conn<I, A: App>(
     io: I,
     info: ConnInfo,
-    app: Router,
+    app: A,
     kill: Arc<ConnKill>,
     watcher: hyper_util::server::graceful::Watcher,
     shutdown: CancellationToken,
 ) where
     I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
 {
+    let app = app.for_connection();
     let svc = hyper::service::service_fn(move |mut req: hyper::Request<Incoming>| {
         req.extensions_mut().insert(info.clone());
         app.clone().oneshot(req.map(axum::body::Body::new))

@@ -223,10 +223,9 @@ impl SimState {
 
     /// Resolve a bearer token to its session and org, at the current scenario time.
     pub fn session(&self, token: &str) -> Option<(Arc<crate::auth::session::Session>, Arc<Org>)> {
-        let peek = self.sessions.peek(token)?;
-        let org = self.org(peek.org)?;
+        let s = self.sessions.peek(token)?;
+        let org = self.org(s.org)?;
         let idle = org.config.read().session_lifetime;
-        let s = self.sessions.validate(token, self.clock.elapsed(), idle)?;
-        Some((s, org))
+        s.touch(self.clock.elapsed(), idle).then_some((s, org))
     }
 }

@@ -523,3 +523,121 @@ async fn soap_and_oauth_logins_answer_like_salesforce() {
         (StatusCode::BAD_REQUEST, Some("unsupported_grant_type"))
     );
 }
+
+/// A plain record read (`GET …/sobjects/{T}/{id}`) is served without the router; the same read with an
+/// empty query string goes through it. Both must answer and journal alike, errors included.
+#[tokio::test]
+async fn plain_record_reads_answer_as_routed_ones() {
+    let a = App::new(SimConfig::default());
+    let (_, v, _) = a
+        .call(
+            Method::POST,
+            &format!("{V}/sobjects/Account"),
+            Some(r#"{"Name":"plain \"read\"","Phone":"1"}"#),
+            true,
+        )
+        .await;
+    let account = v["id"].as_str().unwrap().to_string();
+    let (_, v, _) = a
+        .call(
+            Method::POST,
+            &format!("{V}/sobjects/Contact"),
+            Some(r#"{"LastName":"Plain"}"#),
+            true,
+        )
+        .await;
+    let contact = v["id"].as_str().unwrap().to_string();
+    let (_, _, h) = a
+        .call(
+            Method::GET,
+            &format!("{V}/sobjects/Account/{account}"),
+            None,
+            true,
+        )
+        .await;
+    let etag = h.get("etag").unwrap().to_str().unwrap().to_string();
+    let missing = simulator::org::ids::RecordId::new("001", 1, 999_999).to18();
+    let cases: Vec<(String, Vec<(&str, String)>)> = vec![
+        (format!("{V}/sobjects/Account/{account}"), vec![]),
+        (format!("{V}/sobjects/account/{}", &account[..15]), vec![]),
+        (format!("{V}/sobjects/Account/{account}/"), vec![]),
+        (format!("{V}/sobjects/Contact/{contact}"), vec![]),
+        (
+            format!("{V}/sobjects/Account/{account}"),
+            vec![("If-None-Match", etag.clone())],
+        ),
+        (
+            format!("{V}/sobjects/Account/{account}"),
+            vec![("If-Modified-Since", "yesterday".into())],
+        ),
+        (
+            format!("{V}/sobjects/Account/{account}"),
+            vec![("If-Modified-Since", "Fri, 01 Jan 2100 00:00:00 GMT".into())],
+        ),
+        (format!("{V}/sobjects/Account/{missing}"), vec![]),
+        (format!("{V}/sobjects/Account/{contact}"), vec![]),
+        (format!("{V}/sobjects/Nope/{account}"), vec![]),
+        (
+            format!("/services/data/v20.0/sobjects/Account/{account}"),
+            vec![],
+        ),
+        (
+            format!("/services/data/vX/sobjects/Account/{account}"),
+            vec![],
+        ),
+        (
+            format!("{V}/sobjects/Account/{account}"),
+            vec![("Authorization", "Bearer nope".into())],
+        ),
+        (
+            format!("{V}/sobjects/Account/{account}"),
+            vec![("Authorization", "Basic nope".into())],
+        ),
+    ];
+    for (path, headers) in cases {
+        let mut answers = vec![];
+        for routed in [false, true] {
+            let uri = if routed {
+                format!("{path}?")
+            } else {
+                path.clone()
+            };
+            let mut req = Request::get(uri).header("Host", "127.0.0.1:8080");
+            if !headers.iter().any(|(k, _)| *k == "Authorization") {
+                req = req.header("Authorization", format!("Bearer {}", a.token));
+            }
+            for (k, v) in &headers {
+                req = req.header(*k, v);
+            }
+            let resp = simulator::app(a.state.clone())
+                .oneshot(req.body(Body::empty()).unwrap())
+                .await
+                .unwrap();
+            let status = resp.status();
+            let headers: Vec<(String, String)> = resp
+                .headers()
+                .iter()
+                .map(|(k, v)| {
+                    let v = v.to_str().unwrap();
+                    let v = if k == "sforce-limit-info" {
+                        "api-usage=…"
+                    } else {
+                        v
+                    };
+                    (k.to_string(), v.to_string())
+                })
+                .collect();
+            let body = resp.into_body().collect().await.unwrap().to_bytes();
+            let mut entry = (*a.state.journal.recent(0, usize::MAX).pop().unwrap()).clone();
+            (entry.id, entry.t_us, entry.latency_us) = (0, 0, 0);
+            entry.path = entry
+                .path
+                .trim_end_matches('?')
+                .trim_end_matches('/')
+                .into();
+            entry.api_usage = entry.api_usage.map(|(_, max)| (0, max));
+            answers.push((status, headers, body, entry));
+        }
+        assert_eq!(answers[0], answers[1], "{path} {headers:?}");
+    }
+}

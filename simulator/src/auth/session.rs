@@ -53,6 +53,25 @@ impl Session {
         self.app.clone().unwrap_or_else(|| "soap".to_string())
     }
 
+    /// Whether the session is valid at scenario time `now` with idle timeout `idle`; marks it used
+    /// when it is (see [`Sessions::validate`]).
+    pub fn touch(&self, now: Duration, idle: Duration) -> bool {
+        let now_ms = now.as_millis() as u64;
+        let last_used = self.last_used.load(Ordering::Relaxed);
+        if self.is_revoked()
+            || now_ms >= self.expires_at.load(Ordering::Relaxed)
+            || now_ms.saturating_sub(last_used) > idle.as_millis() as u64
+        {
+            return false;
+        }
+        // Most requests of a busy session arrive within the millisecond it was last used in; skip
+        // the write then (every worker thread reads this line).
+        if now_ms > last_used {
+            self.last_used.fetch_max(now_ms, Ordering::Relaxed);
+        }
+        true
+    }
+
     pub fn is_revoked(&self) -> bool {
         self.revoked.load(Ordering::Relaxed)
     }
@@ -160,15 +179,7 @@ impl Sessions {
     /// Validate a token at scenario time `now` with the org's idle timeout; marks it used.
     pub fn validate(&self, token: &str, now: Duration, idle: Duration) -> Option<Arc<Session>> {
         let s = self.peek(token)?;
-        let now_ms = now.as_millis() as u64;
-        if s.is_revoked()
-            || now_ms >= s.expires_at.load(Ordering::Relaxed)
-            || now_ms.saturating_sub(s.last_used.load(Ordering::Relaxed)) > idle.as_millis() as u64
-        {
-            return None;
-        }
-        s.last_used.fetch_max(now_ms, Ordering::Relaxed);
-        Some(s)
+        s.touch(now, idle).then_some(s)
     }
 
     /// Revoke a token (access or refresh). Returns whether it existed.

@@ -77,52 +77,89 @@ where
     }
 
     fn call(&mut self, req: Request) -> Self::Future {
-        let state = &self.state;
-        let engine = &state.fault_engine;
-        let Some(meta) = req.extensions().get::<RequestMeta>() else {
-            // Not behind the recording layer (a bare router in a unit test): nothing to decide with.
-            return pass(self.inner.call(req), None);
-        };
-        if meta.api == Api::Admin {
-            return pass(self.inner.call(req), None);
-        }
-        if !engine.has_rules() {
-            // The common case has a short path: no clone of the inner service, no large future; only
-            // the org's own limits and the timed changes still pending.
-            let (id, arrived, slot) = (meta.id, meta.arrived, meta.fault.clone());
-            engine.flush_events(&state.journal);
-            if engine.is_due(arrived) {
-                schedule::tick(state, arrived);
-            }
-            return match admit(state, &req, id, arrived, arrived) {
-                Ok(admission) => pass(self.inner.call(req), admission),
-                Err(refused) => {
-                    let (resp, tag) = *refused;
-                    if tag.is_some() {
-                        *slot.lock() = tag;
-                    }
-                    Box::pin(std::future::ready(Ok(resp)))
-                }
-            };
-        }
         // The ready service answers this request; its clone waits for the next one.
         let clone = self.inner.clone();
         let inner = std::mem::replace(&mut self.inner, clone);
         let state = self.state.clone();
-        Box::pin(async move { Ok(handle(state, inner, req).await) })
+        Box::pin(async move { Ok(around(&state, req, |req| oneshot(inner, req)).await) })
     }
 }
 
-/// The handler's own future, holding the request's admission until it ends.
-fn pass<F>(fut: F, admission: Option<Admission>) -> BoxFuture<'static, Result<Response, Infallible>>
+async fn oneshot<S>(inner: S, req: Request) -> Response
 where
-    F: std::future::Future<Output = Result<Response, Infallible>> + Send + 'static,
+    S: Service<Request, Response = Response, Error = Infallible>,
 {
-    Box::pin(async move {
-        let resp = fut.await;
-        drop(admission);
-        resp
-    })
+    match inner.oneshot(req).await {
+        Ok(resp) => resp,
+        Err(never) => match never {},
+    }
+}
+
+/// The fault layer around `next`, which answers the request when no fault does (what
+/// [`FaultService`] runs; [`crate::SimService`] calls it directly).
+pub(crate) async fn around<F, Fut>(state: &SimState, req: Request, next: F) -> Response
+where
+    F: FnOnce(Request) -> Fut + Send,
+    Fut: std::future::Future<Output = Response> + Send,
+{
+    let engine = &state.fault_engine;
+    let Some(meta) = req.extensions().get::<RequestMeta>() else {
+        // Not behind the recording layer (a bare router in a unit test): nothing to decide with.
+        return next(req).await;
+    };
+    if meta.api == Api::Admin {
+        return next(req).await;
+    }
+    if !engine.has_rules() {
+        // The common case has a short path: only the org's own limits and the timed changes still
+        // pending.
+        let (id, arrived, slot) = (meta.id, meta.arrived, meta.fault.clone());
+        engine.flush_events(&state.journal);
+        if engine.is_due(arrived) {
+            schedule::tick(state, arrived);
+        }
+        return match admit(state, &req, id, arrived, arrived) {
+            Ok(admission) => {
+                let resp = next(req).await;
+                drop(admission);
+                resp
+            }
+            Err(refused) => {
+                let (resp, tag) = *refused;
+                if tag.is_some() {
+                    *slot.lock() = tag;
+                }
+                resp
+            }
+        };
+    }
+    handle(state.clone(), Next(Some(next)), req).await
+}
+
+/// `next` as the service [`handle`] runs (it answers one request).
+struct Next<F>(Option<F>);
+
+impl<F, Fut> Service<Request> for Next<F>
+where
+    F: FnOnce(Request) -> Fut,
+    Fut: std::future::Future<Output = Response>,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = futures::future::Map<Fut, fn(Response) -> Result<Response, Infallible>>;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, req: Request) -> Self::Future {
+        use futures::FutureExt;
+        let next = self
+            .0
+            .take()
+            .expect("the fault layer answers a request once");
+        next(req).map(Ok as fn(Response) -> Result<Response, Infallible>)
+    }
 }
 
 /// Removes a request from the org's in-flight set when it ends, however it ends.
@@ -140,8 +177,8 @@ impl Drop for Admission {
 
 async fn handle<S>(state: SimState, inner: S, mut req: Request) -> Response
 where
-    S: Service<Request, Response = Response, Error = Infallible> + Send + 'static,
-    S::Future: Send + 'static,
+    S: Service<Request, Response = Response, Error = Infallible> + Send,
+    S::Future: Send,
 {
     let engine = state.fault_engine.clone();
     let Some(meta) = req.extensions().get::<RequestMeta>() else {
@@ -322,8 +359,8 @@ where
 /// Run the handler, inside the request context when there is one; attach in-handler decisions.
 async fn serve<S>(inner: S, req: Request, facts: Option<Arc<RequestFacts>>) -> Response
 where
-    S: Service<Request, Response = Response, Error = Infallible> + Send + 'static,
-    S::Future: Send + 'static,
+    S: Service<Request, Response = Response, Error = Infallible> + Send,
+    S::Future: Send,
 {
     let Some(facts) = facts else {
         return match inner.oneshot(req).await {

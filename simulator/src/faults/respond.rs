@@ -44,7 +44,6 @@ fn json_body(status: StatusCode, body: &serde_json::Value) -> Response {
 /// `Sforce-Limit-Info: api-usage=used/max`, which Salesforce sends on metered answers, refusals
 /// included.
 pub fn stamp_usage(resp: &mut Response, used: u64, max: u64) {
-    if let Ok(v) = HeaderValue::from_str(&format!("api-usage={used}/{max}")) {
-        resp.headers_mut().insert("sforce-limit-info", v);
-    }
+    resp.headers_mut()
+        .insert("sforce-limit-info", crate::rest::ctx::limit_info(used, max));
 }

@@ -33,18 +33,24 @@ impl RecordId {
     }
 
     pub fn to15(&self) -> String {
-        let mut s = String::with_capacity(18);
-        s.push_str(self.prefix());
-        push_base62(&mut s, self.org as u64, 2);
-        push_base62(&mut s, self.num, 10);
-        s
+        let id = self.encode();
+        id.as_str()[..15].to_string()
     }
 
     pub fn to18(&self) -> String {
-        let mut s = self.to15();
-        let suffix = checksum(s.as_bytes());
-        s.push_str(std::str::from_utf8(&suffix).unwrap_or("AAA"));
-        s
+        self.encode().as_str().to_string()
+    }
+
+    /// The 18-character form on the stack (rendering a record writes several ids; each `to18` is an
+    /// allocation).
+    pub fn encode(&self) -> Id18 {
+        let mut b = [b'0'; 18];
+        b[..3].copy_from_slice(self.prefix().as_bytes());
+        write_base62(&mut b[3..5], self.org as u64);
+        write_base62(&mut b[5..15], self.num);
+        let suffix = checksum(&b[..15]);
+        b[15..].copy_from_slice(&suffix);
+        Id18(b)
     }
 
     /// Parse a 15- or 18-character ID. `None` when it is not ID-shaped or the checksum is wrong.
@@ -86,13 +92,23 @@ impl std::fmt::Display for RecordId {
     }
 }
 
-fn push_base62(s: &mut String, mut v: u64, width: usize) {
-    let mut buf = vec![b'0'; width];
-    for slot in buf.iter_mut().rev() {
-        *slot = BASE62[(v % 62) as usize];
+/// An 18-character ID, see [`RecordId::encode`].
+#[derive(Clone, Copy)]
+pub struct Id18([u8; 18]);
+
+impl Id18 {
+    pub fn as_str(&self) -> &str {
+        // The prefix of a valid id is alphanumeric, the rest is base-62 and the suffix alphabet.
+        std::str::from_utf8(&self.0).unwrap_or("000000000000000AAA")
+    }
+}
+
+/// `v` in base 62, right-aligned and zero-padded to the slot's width (higher digits are dropped).
+fn write_base62(slot: &mut [u8], mut v: u64) {
+    for c in slot.iter_mut().rev() {
+        *c = BASE62[(v % 62) as usize];
         v /= 62;
     }
-    s.push_str(std::str::from_utf8(&buf).unwrap_or(""));
 }
 
 fn parse_base62(b: &[u8]) -> Option<u64> {
@@ -149,5 +165,13 @@ mod tests {
         assert_eq!(RecordId::parse(&s18.to_lowercase()), Some(id));
         assert_eq!(RecordId::parse(&s18.to_uppercase()), Some(id));
         assert_eq!(RecordId::parse("BAD"), None);
+    }
+
+    #[test]
+    fn encoding_is_base62_with_the_case_suffix() {
+        let id = RecordId::new("001", 1, 62 * 62 + 61);
+        assert_eq!(id.to15(), "00101000000010z");
+        assert_eq!(id.to18(), "00101000000010zAAA");
+        assert_eq!(RecordId::new("a0B", 61, 36).to18(), "a0B0z000000000aEAA");
     }
 }

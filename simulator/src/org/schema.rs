@@ -396,6 +396,11 @@ pub struct ObjectDef {
     rel_index: HashMap<String, usize>,
     /// Per field: its header role, computed once (rendering asks for every field of every row).
     sys: Vec<Option<SysField>>,
+    /// The active fields in order, and per field `,"Name":` as serde_json writes it (`json_key_ends`
+    /// delimits them in `json_keys`): what rendering a record repeats for every row.
+    active_order: Vec<usize>,
+    json_keys: Vec<u8>,
+    json_key_ends: Vec<usize>,
     pub queryable: bool,
     pub createable: bool,
     pub updateable: bool,
@@ -420,6 +425,9 @@ impl ObjectDef {
             index: HashMap::new(),
             rel_index: HashMap::new(),
             sys: Vec::new(),
+            active_order: Vec::new(),
+            json_keys: Vec::new(),
+            json_key_ends: Vec::new(),
             queryable: kind != ObjectKind::PlatformEvent,
             createable: true,
             updateable: kind != ObjectKind::PlatformEvent,
@@ -467,6 +475,36 @@ impl ObjectDef {
                 _ => None,
             })
             .collect();
+        self.active_order = self.active_fields().map(|(i, _)| i).collect();
+        self.json_keys.clear();
+        self.json_key_ends.clear();
+        for f in &self.fields {
+            self.json_keys.push(b',');
+            let _ = serde_json::to_writer(&mut self.json_keys, &f.name);
+            self.json_keys.push(b':');
+            self.json_key_ends.push(self.json_keys.len());
+        }
+    }
+
+    /// Indexes of the active fields, in order (as of the last [`ObjectDef::reindex`]).
+    pub fn active_order(&self) -> &[usize] {
+        &self.active_order
+    }
+
+    /// [`ObjectDef::active_order`], if the render keys are current (the field list has not changed
+    /// since the last [`ObjectDef::reindex`]).
+    pub fn render_order(&self) -> Option<&[usize]> {
+        (self.json_key_ends.len() == self.fields.len()).then_some(&self.active_order)
+    }
+
+    /// `,"Name":` for field `fi`, as a record renders it after the field before it.
+    pub fn json_key(&self, fi: usize) -> Option<&[u8]> {
+        let end = *self.json_key_ends.get(fi)?;
+        let start = match fi {
+            0 => 0,
+            _ => self.json_key_ends[fi - 1],
+        };
+        Some(&self.json_keys[start..end])
     }
 
     /// The header role of field `fi`, if it has one.

@@ -7,7 +7,7 @@
 //! history once the transaction commits.
 
 use super::changes::{Change, ChangeCache, ChangeType};
-use super::ids::RecordId;
+use super::ids::{Id18, RecordId};
 use super::schema::{FieldType, ObjectDef, Schema};
 use super::value::Value;
 use smallvec::SmallVec;
@@ -223,6 +223,19 @@ impl OrgData {
         Cow::Owned(self.sys_value(obj, row, fi))
     }
 
+    /// The id a system id field (`Id`, `OwnerId`, `CreatedById`, `LastModifiedById`) holds, formatted
+    /// on the stack for rendering; `None` for every other field.
+    pub fn sys_id(&self, obj: usize, row: &Row, fi: usize) -> Option<Id18> {
+        let user = |num| self.user_record_id(num).encode();
+        match self.schema.objects[obj].sys_field(fi)? {
+            SysField::Id => Some(self.id_of(obj, row.num).encode()),
+            SysField::CreatedById => Some(user(row.created_by)),
+            SysField::LastModifiedById => Some(user(row.modified_by)),
+            SysField::OwnerId => Some(user(row.owner)),
+            _ => None,
+        }
+    }
+
     fn sys_value(&self, obj: usize, row: &Row, fi: usize) -> Value {
         let o = &self.schema.objects[obj];
         match o.sys_field(fi) {
@@ -253,7 +266,11 @@ impl OrgData {
     }
 
     pub fn user_id(&self, user_num: u64) -> String {
-        RecordId::new("005", self.org_num, user_num).to18()
+        self.user_record_id(user_num).to18()
+    }
+
+    pub fn user_record_id(&self, user_num: u64) -> RecordId {
+        RecordId::new("005", self.org_num, user_num)
     }
 
     /// The row's ETag, for objects that send one.
@@ -261,7 +278,7 @@ impl OrgData {
         use base64::Engine;
         use sha2::Digest;
         let mut h = sha2::Sha256::new();
-        h.update(self.id_of(obj, row.num).to18().as_bytes());
+        h.update(self.id_of(obj, row.num).encode().as_str().as_bytes());
         h.update(row.version.to_le_bytes());
         h.update(row.modified_ms.to_le_bytes());
         let d = h.finalize();

@@ -134,12 +134,21 @@ pub fn format_number(n: f64) -> String {
 
 /// `2024-01-15`
 pub fn format_date(days: i32) -> String {
-    let d = NaiveDate::from_num_days_from_ce_opt(days + EPOCH_CE_DAYS).unwrap_or(NaiveDate::MIN);
-    format!("{:04}-{:02}-{:02}", d.year(), d.month(), d.day())
+    match Text::date(days) {
+        Some(t) => t.as_str().to_string(),
+        None => {
+            let d = NaiveDate::from_num_days_from_ce_opt(days + EPOCH_CE_DAYS)
+                .unwrap_or(NaiveDate::MIN);
+            format!("{:04}-{:02}-{:02}", d.year(), d.month(), d.day())
+        }
+    }
 }
 
 /// `2024-01-15T10:30:00.000+0000` — Salesforce's REST datetime format (UTC, no colon in the offset).
 pub fn format_datetime(ms: i64) -> String {
+    if let Some(t) = Text::datetime(ms, b"+0000") {
+        return t.as_str().to_string();
+    }
     match Utc.timestamp_millis_opt(ms).single() {
         Some(dt) => dt.format("%Y-%m-%dT%H:%M:%S%.3f+0000").to_string(),
         None => String::new(),
@@ -148,6 +157,9 @@ pub fn format_datetime(ms: i64) -> String {
 
 /// `2017-07-25T19:16:44.517Z` — the form streaming payloads use.
 pub fn format_datetime_z(ms: i64) -> String {
+    if let Some(t) = Text::datetime(ms, b"Z") {
+        return t.as_str().to_string();
+    }
     match Utc.timestamp_millis_opt(ms).single() {
         Some(dt) => dt.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string(),
         None => String::new(),
@@ -156,15 +168,121 @@ pub fn format_datetime_z(ms: i64) -> String {
 
 /// `10:30:00.000Z`
 pub fn format_time(ms: u32) -> String {
-    let t = NaiveTime::from_num_seconds_from_midnight_opt(ms / 1000, (ms % 1000) * 1_000_000)
-        .unwrap_or(NaiveTime::MIN);
-    format!(
-        "{:02}:{:02}:{:02}.{:03}Z",
-        t.hour(),
-        t.minute(),
-        t.second(),
-        ms % 1000
-    )
+    match Text::time(ms) {
+        Some(t) => t.as_str().to_string(),
+        None => {
+            let t =
+                NaiveTime::from_num_seconds_from_midnight_opt(ms / 1000, (ms % 1000) * 1_000_000)
+                    .unwrap_or(NaiveTime::MIN);
+            format!(
+                "{:02}:{:02}:{:02}.{:03}Z",
+                t.hour(),
+                t.minute(),
+                t.second(),
+                ms % 1000
+            )
+        }
+    }
+}
+
+/// A date, datetime or time formatted on the stack. Rendering records formats several datetimes per
+/// record, and chrono's `format` parses its pattern and allocates every time. Only years 0–9999 (and
+/// times within a day) take this path; the rest go through chrono, so the output never differs.
+pub struct Text {
+    buf: [u8; 28],
+    len: usize,
+}
+
+impl Text {
+    pub fn as_str(&self) -> &str {
+        // Only ASCII digits and punctuation are written.
+        std::str::from_utf8(&self.buf[..self.len]).unwrap_or("")
+    }
+
+    fn push(&mut self, bytes: &[u8]) {
+        self.buf[self.len..self.len + bytes.len()].copy_from_slice(bytes);
+        self.len += bytes.len();
+    }
+
+    fn digits(&mut self, v: u32, width: usize) {
+        let mut v = v;
+        for i in (0..width).rev() {
+            self.buf[self.len + i] = b'0' + (v % 10) as u8;
+            v /= 10;
+        }
+        self.len += width;
+    }
+
+    /// `yyyy-MM-dd`, for years 0–9999.
+    pub fn date(days: i32) -> Option<Text> {
+        let (y, m, d) = civil_from_days(days as i64)?;
+        let mut t = Text {
+            buf: [0; 28],
+            len: 0,
+        };
+        t.digits(y, 4);
+        t.push(b"-");
+        t.digits(m, 2);
+        t.push(b"-");
+        t.digits(d, 2);
+        Some(t)
+    }
+
+    /// `yyyy-MM-ddTHH:mm:ss.SSS` and `zone` (at most 5 bytes), for years 0–9999.
+    pub fn datetime(ms: i64, zone: &[u8]) -> Option<Text> {
+        if zone.len() > 5 {
+            return None;
+        }
+        let days = ms.div_euclid(86_400_000);
+        let in_day = ms.rem_euclid(86_400_000) as u32;
+        let mut t = Text::date(i32::try_from(days).ok()?)?;
+        t.push(b"T");
+        t.clock(in_day);
+        t.push(zone);
+        Some(t)
+    }
+
+    /// `HH:mm:ss.SSSZ`, for times within a day.
+    pub fn time(ms: u32) -> Option<Text> {
+        if ms >= 86_400_000 {
+            return None;
+        }
+        let mut t = Text {
+            buf: [0; 28],
+            len: 0,
+        };
+        t.clock(ms);
+        t.push(b"Z");
+        Some(t)
+    }
+
+    fn clock(&mut self, ms: u32) {
+        let secs = ms / 1000;
+        self.digits(secs / 3600, 2);
+        self.push(b":");
+        self.digits(secs / 60 % 60, 2);
+        self.push(b":");
+        self.digits(secs % 60, 2);
+        self.push(b".");
+        self.digits(ms % 1000, 3);
+    }
+}
+
+/// (year, month, day) of a day number counted from 1970-01-01, for years 0–9999 (Howard Hinnant's
+/// `civil_from_days`, proleptic Gregorian as chrono's).
+fn civil_from_days(days: i64) -> Option<(u32, u32, u32)> {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    (0..=9999)
+        .contains(&y)
+        .then_some((y as u32, m as u32, d as u32))
 }
 
 /// Days from 0001-01-01 (CE day 1) to 1970-01-01.
@@ -224,9 +342,18 @@ impl serde::Serialize for Value {
             Value::Num(n) if n.is_finite() => s.serialize_f64(*n),
             Value::Num(_) => s.serialize_unit(),
             Value::Str(v) => s.serialize_str(v),
-            Value::Date(d) => s.serialize_str(&format_date(*d)),
-            Value::DateTime(ms) => s.serialize_str(&format_datetime(*ms)),
-            Value::Time(ms) => s.serialize_str(&format_time(*ms)),
+            Value::Date(d) => match Text::date(*d) {
+                Some(t) => s.serialize_str(t.as_str()),
+                None => s.serialize_str(&format_date(*d)),
+            },
+            Value::DateTime(ms) => match Text::datetime(*ms, b"+0000") {
+                Some(t) => s.serialize_str(t.as_str()),
+                None => s.serialize_str(&format_datetime(*ms)),
+            },
+            Value::Time(ms) => match Text::time(*ms) {
+                Some(t) => s.serialize_str(t.as_str()),
+                None => s.serialize_str(&format_time(*ms)),
+            },
         }
     }
 }
@@ -248,6 +375,60 @@ mod tests {
             parse_datetime("2024-01-15T12:30:00+02:00"),
             parse_datetime("2024-01-15T10:30:00.000+0000")
         );
+    }
+
+    /// The stack formatting agrees with chrono wherever it applies, and hands the rest to chrono.
+    #[test]
+    fn stack_formats_match_chrono() {
+        let chrono_datetime = |ms: i64| {
+            Utc.timestamp_millis_opt(ms)
+                .single()
+                .map(|dt| dt.format("%Y-%m-%dT%H:%M:%S%.3f+0000").to_string())
+                .unwrap_or_default()
+        };
+        let chrono_date = |days: i32| {
+            let d = NaiveDate::from_num_days_from_ce_opt(days + EPOCH_CE_DAYS).unwrap();
+            format!("{:04}-{:02}-{:02}", d.year(), d.month(), d.day())
+        };
+        let edges = [
+            i64::MIN,
+            -62_167_219_200_001, // the last millisecond of year -1
+            -62_167_219_200_000, // 0000-01-01
+            -1,
+            0,
+            951_782_400_000, // 2000-02-29
+            1_705_314_600_123,
+            253_402_300_799_999, // 9999-12-31T23:59:59.999
+            253_402_300_800_000, // 10000-01-01
+            i64::MAX,
+        ];
+        let mut state = 0x9e37_79b9_7f4a_7c15_u64;
+        let random = (0..20_000).map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state % 600_000_000_000_000) as i64 - 300_000_000_000_000
+        });
+        for ms in edges.into_iter().chain(random) {
+            assert_eq!(format_datetime(ms), chrono_datetime(ms), "{ms}");
+            let days = days_of_ms(ms);
+            if NaiveDate::from_num_days_from_ce_opt(days.saturating_add(EPOCH_CE_DAYS)).is_some() {
+                assert_eq!(format_date(days), chrono_date(days), "{days}");
+            }
+        }
+        for ms in [0, 1, 999, 45_296_789, 86_399_999, 86_400_000, u32::MAX] {
+            let t =
+                NaiveTime::from_num_seconds_from_midnight_opt(ms / 1000, (ms % 1000) * 1_000_000)
+                    .unwrap_or(NaiveTime::MIN);
+            let expected = format!(
+                "{:02}:{:02}:{:02}.{:03}Z",
+                t.hour(),
+                t.minute(),
+                t.second(),
+                ms % 1000
+            );
+            assert_eq!(format_time(ms), expected, "{ms}");
+        }
     }
 
     #[test]

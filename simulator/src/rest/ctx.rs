@@ -109,62 +109,94 @@ pub fn base_url(headers: &HeaderMap, meta: Option<&RequestMeta>) -> String {
         .unwrap_or(Scheme::Http);
     let host = headers
         .get(axum::http::header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .map(str::to_string)
-        .or_else(|| {
-            meta.and_then(|m| m.conn.as_ref())
-                .map(|c| c.local.to_string())
-        })
-        .unwrap_or_else(|| "127.0.0.1".to_string());
-    format!("{}://{}", scheme.as_str(), host)
+        .and_then(|h| h.to_str().ok());
+    let mut url = String::with_capacity(scheme.as_str().len() + 3 + host.map_or(21, str::len));
+    url.push_str(scheme.as_str());
+    url.push_str("://");
+    match (host, meta.and_then(|m| m.conn.as_ref())) {
+        (Some(h), _) => url.push_str(h),
+        (None, Some(c)) => {
+            use std::fmt::Write;
+            let _ = write!(url, "{}", c.local);
+        }
+        (None, None) => url.push_str("127.0.0.1"),
+    }
+    url
 }
 
 /// The layer for `/services/data/{version}/…` routes.
 pub async fn rest_ctx(State(state): State<SimState>, mut req: Request, next: Next) -> Response {
-    let meta = req.extensions().get::<RequestMeta>().cloned();
+    let (ctx, org) = match admit(&state, &req) {
+        Ok(a) => {
+            let ctx = Ctx {
+                base_url: base_url(req.headers(), Some(a.meta)),
+                client_name: a.meta.client_name.clone(),
+                request_id: a.meta.id,
+                state: state.clone(),
+                org: a.org.clone(),
+                session: a.session.clone(),
+                version: a.version,
+            };
+            (ctx, a.org.clone())
+        }
+        Err(resp) => return resp,
+    };
+    req.extensions_mut().insert(ctx);
+    let mut resp = next.run(req).await;
+    finish(&state, &org, &mut resp);
+    resp
+}
+
+/// A versioned REST call that passed the layer's checks, with the session and org it runs as
+/// (borrowed from the request's metadata).
+pub(crate) struct Admitted<'a> {
+    /// `62.0`
+    pub version: String,
+    pub meta: &'a RequestMeta,
+    pub session: &'a Arc<Session>,
+    pub org: &'a Arc<Org>,
+}
+
+/// What the layer checks before the handler runs: the API version, the session and the daily
+/// allocation (which it charges). `Err` is the answer.
+pub(crate) fn admit<'a>(state: &SimState, req: &'a Request) -> Result<Admitted<'a>, Response> {
     let version_seg = req
         .uri()
         .path()
         .trim_start_matches("/services/data/")
         .split('/')
         .next()
-        .unwrap_or("")
-        .to_string();
-    let version = match parse_version(&version_seg) {
-        Ok(v) => v,
-        Err(e) => return e.into_response(),
-    };
-    let Some((session, org)) = meta.as_ref().and_then(|m| m.session.clone()) else {
+        .unwrap_or("");
+    let version = parse_version(version_seg).map_err(IntoResponse::into_response)?;
+    let meta = req.extensions().get::<RequestMeta>();
+    let Some((m, (session, org))) = meta.and_then(|m| Some((m, m.session.as_ref()?))) else {
         let bad_header = req
             .headers()
             .get(axum::http::header::AUTHORIZATION)
-            .is_some_and(|_| meta.as_ref().is_some_and(|m| !m.had_token));
-        return if bad_header {
+            .is_some_and(|_| meta.is_some_and(|m| !m.had_token));
+        return Err(if bad_header {
             ApiError::InvalidAuthHeader.into_response()
         } else {
             ApiError::InvalidSession.into_response()
-        };
+        });
     };
     let now = state.clock.elapsed();
     if let Err((used, max)) = org.allocation.try_charge(now, 1) {
-        {
-            let mut resp =
-                ApiError::RequestLimitExceeded(TOTAL_REQUESTS_EXCEEDED.into()).into_response();
-            stamp_usage(&mut resp, used, max, 0);
-            return resp;
-        }
+        let mut resp =
+            ApiError::RequestLimitExceeded(TOTAL_REQUESTS_EXCEEDED.into()).into_response();
+        stamp_usage(&mut resp, used, max, 0);
+        return Err(resp);
     }
-    let ctx = Ctx {
-        base_url: base_url(req.headers(), meta.as_ref()),
-        client_name: meta.as_ref().and_then(|m| m.client_name.clone()),
-        request_id: meta.as_ref().map(|m| m.id).unwrap_or(0),
-        state: state.clone(),
-        org: org.clone(),
-        session,
+    Ok(Admitted {
         version,
-    };
-    req.extensions_mut().insert(ctx);
-    let mut resp = next.run(req).await;
+        meta: m,
+        session,
+        org,
+    })
+}
+
+/// What the layer adds to the handler's answer: `Sforce-Limit-Info` with the org's usage now.
+pub(crate) fn finish(state: &SimState, org: &Org, resp: &mut Response) {
     // Subrequests a handler charged on top (composite/batch) show in the usage it reports.
     let (used, max) = org.allocation.usage(state.clock.elapsed());
     let cost = resp
@@ -172,25 +204,75 @@ pub async fn rest_ctx(State(state): State<SimState>, mut req: Request, next: Nex
         .get::<JournalNote>()
         .and_then(|n| n.api_cost)
         .unwrap_or(1);
-    stamp_usage(&mut resp, used.max(1), max, cost);
-    resp
+    stamp_usage(resp, used.max(1), max, cost);
 }
 
 fn stamp_usage(resp: &mut Response, used: u64, max: u64, cost: u32) {
-    if let Ok(v) = HeaderValue::from_str(&format!("api-usage={used}/{max}")) {
-        resp.headers_mut().insert("sforce-limit-info", v);
-    }
+    resp.headers_mut()
+        .insert("sforce-limit-info", limit_info(used, max));
     resp.extensions_mut().insert(UsageNote { cost, used, max });
+}
+
+/// `Sforce-Limit-Info: api-usage={used}/{max}`, written without `format!` (every REST answer has one).
+pub fn limit_info(used: u64, max: u64) -> HeaderValue {
+    const PREFIX: &[u8] = b"api-usage=";
+    let mut buf = [0u8; PREFIX.len() + 20 + 1 + 20];
+    buf[..PREFIX.len()].copy_from_slice(PREFIX);
+    let mut len = PREFIX.len();
+    len += write_u64(&mut buf[len..], used);
+    buf[len] = b'/';
+    len += 1;
+    len += write_u64(&mut buf[len..], max);
+    HeaderValue::from_bytes(&buf[..len])
+        .unwrap_or_else(|_| HeaderValue::from_static("api-usage=0/0"))
+}
+
+/// Decimal digits of `v` at the start of `out` (which has room for 20); returns how many.
+fn write_u64(out: &mut [u8], mut v: u64) -> usize {
+    let mut digits = [0u8; 20];
+    let mut n = 0;
+    loop {
+        digits[n] = b'0' + (v % 10) as u8;
+        n += 1;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    for (slot, d) in out.iter_mut().zip(digits[..n].iter().rev()) {
+        *slot = *d;
+    }
+    n
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for Ctx {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        // Each handler takes its context once; taking it out spares a clone of its strings.
         parts
             .extensions
-            .get::<Ctx>()
-            .cloned()
+            .remove::<Ctx>()
             .ok_or(ApiError::InvalidSession)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::limit_info;
+
+    #[test]
+    fn limit_info_is_used_over_max() {
+        for (used, max) in [
+            (0, 0),
+            (1, 115_000),
+            (99_999, 100_000),
+            (u64::MAX, u64::MAX),
+        ] {
+            assert_eq!(
+                limit_info(used, max).to_str().unwrap(),
+                format!("api-usage={used}/{max}")
+            );
+        }
     }
 }

@@ -11,12 +11,18 @@ use crate::error::{ApiError, ApiResult, JSON_CONTENT_TYPE};
 use crate::journal::JournalNote;
 use crate::org::ids::{looks_like_id, RecordId};
 use crate::org::store::OrgData;
-use axum::extract::{Path, Query};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use crate::org::Org;
+use crate::state::SimState;
+use axum::body::HttpBody;
+use axum::extract::{FromRequestParts, Path, Query, Request};
+use axum::http::request::Parts;
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
 use serde::Deserialize;
 use serde_json::{json, Value as Json};
 use std::collections::HashMap;
+use std::ops::Range;
 
 /// Resolve an object name from the URL (case-insensitive); unknown → 404.
 pub fn object(data: &OrgData, name: &str) -> ApiResult<usize> {
@@ -44,7 +50,8 @@ pub fn json_response(status: StatusCode, body: &Json, note: JournalNote) -> Resp
 
 /// A response from already-serialized JSON.
 pub fn bytes_response(status: StatusCode, bytes: Vec<u8>, note: JournalNote) -> Response {
-    let mut r = (status, bytes).into_response();
+    let mut r = Response::new(axum::body::Body::from(bytes));
+    *r.status_mut() = status;
     r.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static(JSON_CONTENT_TYPE),
@@ -150,41 +157,146 @@ fn field_list(data: &OrgData, obj: usize, fields: Option<&str>) -> ApiResult<Opt
     Ok(Some(out))
 }
 
+/// The headers of a conditional GET (taken alone: extracting the `HeaderMap` clones all of it).
+pub struct ConditionalGet {
+    if_none_match: Option<HeaderValue>,
+    if_modified_since: Option<HeaderValue>,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for ConditionalGet {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(ConditionalGet::of(&parts.headers))
+    }
+}
+
+impl ConditionalGet {
+    fn of(headers: &HeaderMap) -> ConditionalGet {
+        ConditionalGet {
+            if_none_match: headers.get(header::IF_NONE_MATCH).cloned(),
+            if_modified_since: headers.get(header::IF_MODIFIED_SINCE).cloned(),
+        }
+    }
+}
+
 /// `GET /sobjects/{T}/{id}` — or, for a non-ID segment, the "no such external id field" 404.
 pub async fn get_record(
     ctx: Ctx,
     Path((_, t, seg)): Path<(String, String, String)>,
     Query(q): Query<FieldsParam>,
-    headers: HeaderMap,
+    headers: ConditionalGet,
 ) -> ApiResult<Response> {
-    let data = ctx.org.data.read();
-    let obj = object(&data, &t)?;
-    if !looks_like_id(&seg) {
+    read_record(
+        &ctx.org,
+        &ctx.data_path(),
+        &t,
+        &seg,
+        q.fields.as_deref(),
+        &headers,
+    )
+}
+
+fn read_record(
+    org: &Org,
+    data_path: &str,
+    t: &str,
+    seg: &str,
+    fields: Option<&str>,
+    headers: &ConditionalGet,
+) -> ApiResult<Response> {
+    let data = org.data.read();
+    let obj = object(&data, t)?;
+    if !looks_like_id(seg) {
         return Err(ApiError::NotFoundMessage(format!(
             "Provided external ID field does not exist or is not accessible: {seg}"
         )));
     }
-    let num = record_num(&data, obj, &seg)?;
+    let num = record_num(&data, obj, seg)?;
     dml::live_row(&data, obj, num)?;
-    let fields = field_list(&data, obj, q.fields.as_deref())?;
+    let fields = field_list(&data, obj, fields)?;
     render_row(
-        &ctx,
+        data_path,
         &data,
         obj,
         num,
         fields.as_deref(),
-        &headers,
+        headers,
         "sobjects.get",
     )
 }
 
+/// Where the object and the id are in the path of a plain record read:
+/// `GET /services/data/{version}/sobjects/{object}/{id}` with an ID-shaped id, no query string and
+/// nothing percent-encoded. Such a request is exactly what the router would hand to [`get_record`]
+/// (no other route has that shape), so [`direct_get`] can serve it without routing. `None` for
+/// anything else.
+pub fn plain_record_get(req: &Request) -> Option<(Range<usize>, Range<usize>)> {
+    if req.method() != Method::GET || req.uri().query().is_some() {
+        return None;
+    }
+    let path = req.uri().path();
+    const PREFIX: &str = "/services/data/";
+    let rest = path.strip_prefix(PREFIX)?;
+    if rest.contains('%') {
+        return None;
+    }
+    let mut segs = rest.split('/');
+    let (version, sobjects, object, id) = (segs.next()?, segs.next()?, segs.next()?, segs.next()?);
+    if segs.next().is_some()
+        || version.is_empty()
+        || sobjects != "sobjects"
+        || object.is_empty()
+        || !looks_like_id(id)
+    {
+        return None;
+    }
+    let object_start = PREFIX.len() + version.len() + 1 + sobjects.len() + 1;
+    let id_start = object_start + object.len() + 1;
+    Some((
+        object_start..object_start + object.len(),
+        id_start..id_start + id.len(),
+    ))
+}
+
+/// Serve a request [`plain_record_get`] recognised as the route would: the REST context layer's
+/// checks and `Sforce-Limit-Info` around [`get_record`]'s work, then the `Content-Length` the router's
+/// outermost route future adds. The session and org are borrowed from the request's metadata: no
+/// [`Ctx`] is built.
+pub async fn direct_get(
+    state: &SimState,
+    req: Request,
+    object: Range<usize>,
+    id: Range<usize>,
+) -> Response {
+    let mut resp = match super::ctx::admit(state, &req) {
+        Ok(a) => {
+            let path = req.uri().path();
+            let data_path = ["/services/data/v", a.version.as_str()].concat();
+            let headers = ConditionalGet::of(req.headers());
+            let mut resp = read_record(a.org, &data_path, &path[object], &path[id], None, &headers)
+                .into_response();
+            super::ctx::finish(state, a.org, &mut resp);
+            resp
+        }
+        Err(resp) => resp,
+    };
+    if !resp.headers().contains_key(header::CONTENT_LENGTH) {
+        if let Some(size) = resp.body().size_hint().exact() {
+            resp.headers_mut()
+                .insert(header::CONTENT_LENGTH, HeaderValue::from(size));
+        }
+    }
+    resp
+}
+
 fn render_row(
-    ctx: &Ctx,
+    data_path: &str,
     data: &OrgData,
     obj: usize,
     num: u64,
     fields: Option<&[usize]>,
-    headers: &HeaderMap,
+    headers: &ConditionalGet,
     route: &'static str,
 ) -> ApiResult<Response> {
     let Some(row) = data.row(obj, num) else {
@@ -196,9 +308,9 @@ fn render_row(
     let last_modified = httpdate::fmt_http_date(
         std::time::UNIX_EPOCH + std::time::Duration::from_millis(row.modified_ms.max(0) as u64),
     );
-    let n = note(route, &o.name, vec![id.clone()], vec![]);
+    let n = note(route, &o.name, vec![id], vec![]);
     // Conditional GET.
-    if let (Some(tag), Some(inm)) = (&etag, headers.get("if-none-match")) {
+    if let (Some(tag), Some(inm)) = (&etag, &headers.if_none_match) {
         if inm
             .to_str()
             .unwrap_or("")
@@ -209,7 +321,8 @@ fn render_row(
         }
     }
     if let Some(ims) = headers
-        .get("if-modified-since")
+        .if_modified_since
+        .as_ref()
         .and_then(|v| v.to_str().ok())
     {
         let t = httpdate::parse_http_date(ims).map_err(|_| {
@@ -223,12 +336,14 @@ fn render_row(
             return Ok(empty_response(StatusCode::NOT_MODIFIED, n));
         }
     }
-    let body = render::record_bytes(data, obj, row, fields, &ctx.data_path());
+    let body = render::record_bytes(data, obj, row, fields, data_path);
     let mut resp = bytes_response(StatusCode::OK, body, n);
-    if let Some(tag) = etag.and_then(|t| HeaderValue::from_str(&t).ok()) {
+    // Both are printable ASCII (quoted base64, an HTTP date): the strings become the header values
+    // without a copy.
+    if let Some(tag) = etag.and_then(|t| HeaderValue::from_maybe_shared(Bytes::from(t)).ok()) {
         resp.headers_mut().insert(header::ETAG, tag);
     }
-    if let Ok(v) = HeaderValue::from_str(&last_modified) {
+    if let Ok(v) = HeaderValue::from_maybe_shared(Bytes::from(last_modified)) {
         resp.headers_mut().insert(header::LAST_MODIFIED, v);
     }
     Ok(resp)
@@ -355,7 +470,7 @@ pub async fn get_by_ext(
     ctx: Ctx,
     Path((_, t, field, value)): Path<(String, String, String, String)>,
     Query(q): Query<FieldsParam>,
-    headers: HeaderMap,
+    headers: ConditionalGet,
 ) -> ApiResult<Response> {
     let data = ctx.org.data.read();
     let obj = object(&data, &t)?;
@@ -364,7 +479,7 @@ pub async fn get_by_ext(
     match match_external(&data, obj, fi, &value) {
         UpsertTarget::Insert => Err(ApiError::NotFound),
         UpsertTarget::Update(num) => render_row(
-            &ctx,
+            &ctx.data_path(),
             &data,
             obj,
             num,
