@@ -586,6 +586,14 @@ async fn plain_record_reads_answer_as_routed_ones() {
             vec![],
         ),
         (
+            format!("/services/data/v062.0/sobjects/Account/{account}"),
+            vec![],
+        ),
+        (
+            format!("/services/data/v+62.0/sobjects/Account/{account}"),
+            vec![],
+        ),
+        (
             format!("{V}/sobjects/Account/{account}"),
             vec![("Authorization", "Bearer nope".into())],
         ),

@@ -282,10 +282,12 @@ impl OrgData {
         h.update(row.version.to_le_bytes());
         h.update(row.modified_ms.to_le_bytes());
         let d = h.finalize();
-        format!(
-            "\"{}-gzip\"",
-            base64::engine::general_purpose::STANDARD.encode(&d[..20])
-        )
+        // `"<base64 of 20 bytes>-gzip"`
+        let mut tag = String::with_capacity(1 + 28 + 6);
+        tag.push('"');
+        base64::engine::general_purpose::STANDARD.encode_string(&d[..20], &mut tag);
+        tag.push_str("-gzip\"");
+        tag
     }
 
     /// Start a transaction; dropping it without [`Txn::commit`] rolls every write back.

@@ -84,6 +84,11 @@ impl Ctx {
 
 /// Parse `v62.0` into `62.0`, checking the supported range.
 pub fn parse_version(seg: &str) -> ApiResult<String> {
+    parse_major(seg).map(|major| format!("{major}.0"))
+}
+
+/// The major version of `v62.0`, checking the supported range (see [`parse_version`]).
+pub fn parse_major(seg: &str) -> ApiResult<u32> {
     let v = seg.strip_prefix('v').ok_or(ApiError::NotFound)?;
     let (major, minor) = v.split_once('.').ok_or(ApiError::NotFound)?;
     let major: u32 = major.parse().map_err(|_| ApiError::NotFound)?;
@@ -98,7 +103,7 @@ pub fn parse_version(seg: &str) -> ApiResult<String> {
     if !(MIN_VERSION..=MAX_VERSION).contains(&major) {
         return Err(ApiError::NotFound);
     }
-    Ok(format!("{major}.0"))
+    Ok(major)
 }
 
 /// `scheme://host` for URLs the client will follow.
@@ -135,7 +140,7 @@ pub async fn rest_ctx(State(state): State<SimState>, mut req: Request, next: Nex
                 state: state.clone(),
                 org: a.org.clone(),
                 session: a.session.clone(),
-                version: a.version,
+                version: format!("{}.0", a.major),
             };
             (ctx, a.org.clone())
         }
@@ -150,8 +155,8 @@ pub async fn rest_ctx(State(state): State<SimState>, mut req: Request, next: Nex
 /// A versioned REST call that passed the layer's checks, with the session and org it runs as
 /// (borrowed from the request's metadata).
 pub(crate) struct Admitted<'a> {
-    /// `62.0`
-    pub version: String,
+    /// `62` for `v62.0`
+    pub major: u32,
     pub meta: &'a RequestMeta,
     pub session: &'a Arc<Session>,
     pub org: &'a Arc<Org>,
@@ -167,7 +172,7 @@ pub(crate) fn admit<'a>(state: &SimState, req: &'a Request) -> Result<Admitted<'
         .split('/')
         .next()
         .unwrap_or("");
-    let version = parse_version(version_seg).map_err(IntoResponse::into_response)?;
+    let major = parse_major(version_seg).map_err(IntoResponse::into_response)?;
     let meta = req.extensions().get::<RequestMeta>();
     let Some((m, (session, org))) = meta.and_then(|m| Some((m, m.session.as_ref()?))) else {
         let bad_header = req
@@ -188,7 +193,7 @@ pub(crate) fn admit<'a>(state: &SimState, req: &'a Request) -> Result<Admitted<'
         return Err(resp);
     }
     Ok(Admitted {
-        version,
+        major,
         meta: m,
         session,
         org,

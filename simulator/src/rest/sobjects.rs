@@ -272,7 +272,19 @@ pub async fn direct_get(
     let mut resp = match super::ctx::admit(state, &req) {
         Ok(a) => {
             let path = req.uri().path();
-            let data_path = ["/services/data/v", a.version.as_str()].concat();
+            // `/services/data/v62.0`: the path's own prefix when it spells the version the usual
+            // way (not `v062.0` or `v+62.0`).
+            let seg = path["/services/data/".len()..]
+                .split('/')
+                .next()
+                .unwrap_or("");
+            let digits = &seg[1..seg.len() - 2];
+            let data_path: std::borrow::Cow<str> =
+                if !digits.starts_with('0') && digits.bytes().all(|b| b.is_ascii_digit()) {
+                    path[.."/services/data/".len() + seg.len()].into()
+                } else {
+                    format!("/services/data/v{}.0", a.major).into()
+                };
             let headers = ConditionalGet::of(req.headers());
             let mut resp = read_record(a.org, &data_path, &path[object], &path[id], None, &headers)
                 .into_response();
