@@ -234,6 +234,8 @@ struct Inner {
 
 struct FileSink {
     encoder: zstd::stream::write::Encoder<'static, BufWriter<File>>,
+    /// The buffer the next batch of appends will write into (see [`Shared::drain_into`]).
+    spare: Vec<u8>,
 }
 
 impl std::fmt::Debug for Inner {
@@ -275,6 +277,7 @@ impl Journal {
                 let f = BufWriter::with_capacity(256 * 1024, File::create(p)?);
                 Some(FileSink {
                     encoder: zstd::stream::write::Encoder::new(f, ZSTD_LEVEL)?,
+                    spare: Vec::with_capacity(2 * BATCH_BYTES),
                 })
             }
             None => None,
@@ -285,7 +288,7 @@ impl Journal {
                 ring: VecDeque::with_capacity(capacity.min(65_536)),
                 capacity: capacity.max(1),
                 written: 0,
-                pending: Vec::new(),
+                pending: Vec::with_capacity(if has_file { 2 * BATCH_BYTES } else { 0 }),
                 stop: false,
             }),
             has_file: AtomicBool::new(has_file),
@@ -404,6 +407,7 @@ impl Journal {
         w.flush()?;
         *file = Some(FileSink {
             encoder: zstd::stream::write::Encoder::new(w, ZSTD_LEVEL)?,
+            spare: sink.spare,
         });
         Ok(())
     }
@@ -438,14 +442,20 @@ impl Shared {
     /// Compress the pending lines into the file. The caller holds the file lock, so two drains
     /// cannot interleave their batches.
     fn drain_into(&self, file: &mut Option<FileSink>) {
-        let batch = std::mem::replace(
-            &mut self.inner.lock().pending,
-            Vec::with_capacity(BATCH_BYTES + 4096),
-        );
         let Some(sink) = file.as_mut() else {
+            self.inner.lock().pending.clear();
             return;
         };
-        if sink.encoder.write_all(&batch).is_err() {
+        // The pending buffer and the sink's spare trade places, so appends keep writing into
+        // memory that is already mapped instead of a fresh allocation per batch.
+        let mut batch = std::mem::take(&mut sink.spare);
+        std::mem::swap(&mut batch, &mut self.inner.lock().pending);
+        let written = sink.encoder.write_all(&batch);
+        batch.clear();
+        // A backlog may have grown it far beyond a batch; don't keep that.
+        batch.shrink_to(2 * BATCH_BYTES);
+        sink.spare = batch;
+        if written.is_err() {
             tracing::warn!("journal write failed; further entries stay in memory only");
             *file = None;
             self.has_file.store(false, Ordering::Relaxed);

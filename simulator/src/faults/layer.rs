@@ -133,7 +133,9 @@ where
             }
         };
     }
-    handle(state.clone(), Next(Some(next)), req).await
+    // Boxed: this future is a large state machine, and embedding it would make every request's
+    // future that large, rules or not.
+    Box::pin(handle(state.clone(), Next(Some(next)), req)).await
 }
 
 /// `next` as the service [`handle`] runs (it answers one request).

@@ -6,7 +6,7 @@
 
 use crate::org::ids::Id18;
 use crate::org::store::{OrgData, Row, SysField};
-use crate::org::value::Value;
+use crate::org::value::{Text, Value};
 use serde::ser::{SerializeMap, Serializer};
 use serde::Serialize;
 use serde_json::Value as Json;
@@ -150,7 +150,7 @@ pub fn record_bytes(
         }
         let user_num = match o.sys_field(fi) {
             None => {
-                let _ = serde_json::to_writer(&mut *out, stored.unwrap_or(&Value::Null));
+                write_value(out, stored.unwrap_or(&Value::Null));
                 return;
             }
             Some(SysField::Id) => {
@@ -197,6 +197,31 @@ pub fn record_bytes(
     out
 }
 
+/// A stored value as serde_json writes [`Value`]: nulls, booleans and dates (most of a record) are
+/// written here, strings and numbers by serde_json.
+fn write_value(out: &mut Vec<u8>, v: &Value) {
+    let text = match v {
+        Value::Null => return out.extend_from_slice(b"null"),
+        Value::Bool(true) => return out.extend_from_slice(b"true"),
+        Value::Bool(false) => return out.extend_from_slice(b"false"),
+        Value::Date(d) => Text::date(*d),
+        Value::DateTime(ms) => Text::datetime(*ms, b"+0000"),
+        Value::Time(ms) => Text::time(*ms),
+        _ => None,
+    };
+    match text {
+        // Digits and `-:.T+Z` only: nothing to escape.
+        Some(t) => {
+            out.push(b'"');
+            out.extend_from_slice(t.as_str().as_bytes());
+            out.push(b'"');
+        }
+        None => {
+            let _ = serde_json::to_writer(&mut *out, v);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -227,6 +252,32 @@ mod tests {
             )
             .unwrap();
         }
+        // Values of every kind on some rows (seeding stores only some kinds).
+        let extra = [
+            Value::Int(-42),
+            Value::DateTime(-1),
+            Value::Time(45_296_789),
+            Value::Num(f64::NAN),
+            Value::Num(1.5e300),
+            Value::Null,
+            Value::str("line\nbreak\u{1}"),
+        ];
+        for (obj, table) in data.tables.iter_mut().enumerate() {
+            let o = &data.schema.objects[obj];
+            for row in table.rows.values_mut().take(3) {
+                let free: Vec<usize> = o
+                    .active_order()
+                    .iter()
+                    .copied()
+                    .filter(|&fi| o.sys_field(fi).is_none() && row.get_raw(fi).is_none())
+                    .take(extra.len())
+                    .collect();
+                for (fi, v) in free.into_iter().zip(extra.iter().cloned()) {
+                    row.fields.push((fi as u16, v));
+                }
+                row.fields.sort_by_key(|(fi, _)| *fi);
+            }
+        }
         let mut checked = 0;
         for (obj, table) in data.tables.iter().enumerate() {
             let o = &data.schema.objects[obj];
@@ -251,5 +302,23 @@ mod tests {
             }
         }
         assert!(checked >= 300, "{checked}");
+        // The rows exercised every kind of stored value.
+        let kinds: std::collections::BTreeSet<&str> = data
+            .tables
+            .iter()
+            .flat_map(|t| t.rows.values())
+            .flat_map(|r| r.fields.iter())
+            .map(|(_, v)| match v {
+                Value::Null => "null",
+                Value::Bool(_) => "bool",
+                Value::Int(_) => "int",
+                Value::Num(_) => "num",
+                Value::Str(_) => "str",
+                Value::Date(_) => "date",
+                Value::DateTime(_) => "datetime",
+                Value::Time(_) => "time",
+            })
+            .collect();
+        assert_eq!(kinds.len(), 8, "{kinds:?}");
     }
 }
