@@ -24,6 +24,10 @@
 //! `SFCHAOS_BENCH_ONLY=speed` skips it), `SFCHAOS_BENCH_ONLY=speed` (skip the accuracy table),
 //! `SFCHAOS_BENCH_RUNTIME=multi` (drive from a multi-threaded runtime instead).
 
+#[path = "support/cpu.rs"]
+mod cpu;
+
+use cpu::{cpu_seconds, process_cpu_seconds};
 use std::io::{BufRead, BufReader, Write};
 use std::net::SocketAddr;
 use std::process::{Command, Stdio};
@@ -337,34 +341,6 @@ fn sample_body() -> String {
     };
     let builder = EventBuilder::new(&spec, 1).expect("builder");
     serde_json::to_string(&builder.build(7, chrono::Utc::now())).expect("json")
-}
-
-/// CPU seconds used so far by this process and by its waited-for children (utime + stime and
-/// cutime + cstime of /proc/self/stat), to put a CPU cost on each request.
-fn cpu_seconds() -> (f64, f64) {
-    let fields = stat_fields("/proc/self/stat");
-    let tick = 100.0;
-    let get = |i: usize| fields.get(i).copied().unwrap_or(0.0) / tick;
-    (get(11) + get(12), get(13) + get(14))
-}
-
-/// CPU seconds (utime + stime) of the process whose stat file is `path`.
-fn process_cpu_seconds(path: &str) -> f64 {
-    let fields = stat_fields(path);
-    (fields.get(11).copied().unwrap_or(0.0) + fields.get(12).copied().unwrap_or(0.0)) / 100.0
-}
-
-fn stat_fields(path: &str) -> Vec<f64> {
-    let stat = std::fs::read_to_string(path).unwrap_or_default();
-    let fields: Vec<f64> = stat
-        .rsplit(')')
-        .next()
-        .unwrap_or("")
-        .split_whitespace()
-        .map(|f| f.parse().unwrap_or(0.0))
-        .collect();
-    // After ")": state is field 0, so utime (field 14 of the file) is index 11.
-    fields
 }
 
 fn lua_string(s: &str) -> String {

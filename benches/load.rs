@@ -10,6 +10,9 @@
 //! least 60% of the baseline's requests/s; RSS stays under 1 GiB with a million Accounts. Traffic stays on
 //! 127.0.0.1.
 
+#[path = "support/cpu.rs"]
+mod cpu;
+
 use std::process::Command;
 use std::time::Duration;
 
@@ -20,30 +23,58 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 const WRK_SECS: &str = "10s";
 
-/// Requests/s, and how many answers were not 2xx/3xx (the simulator must answer the record, not an error).
-fn wrk(url: &str, header: Option<&str>) -> (f64, u64) {
+/// What one wrk run measured.
+struct Measured {
+    rate: f64,
+    /// Answers that were not 2xx/3xx (the simulator must answer the record, not an error).
+    errors: u64,
+    /// CPU this process (the server) spent per request, µs.
+    server_cpu_us: f64,
+    /// CPU wrk spent per request, µs.
+    client_cpu_us: f64,
+}
+
+fn wrk(url: &str, header: Option<&str>) -> Measured {
     let mut cmd = Command::new("wrk");
     cmd.args(["-t2", "-c64", "-d", WRK_SECS, "--latency"]);
     if let Some(h) = header {
         cmd.args(["-H", h]);
     }
     cmd.arg(url);
+    let (server_before, client_before) = cpu::cpu_seconds();
     let out = cmd.output().unwrap_or_else(|e| {
         panic!("wrk is required for this benchmark (apt-get install wrk): {e}")
     });
+    let (server_after, client_after) = cpu::cpu_seconds();
     let text = String::from_utf8_lossy(&out.stdout);
     println!("{text}");
-    let rate = text
-        .lines()
-        .find_map(|l| l.trim().strip_prefix("Requests/sec:"))
+    let line_value = |prefix: &str| {
+        text.lines()
+            .find_map(|l| l.trim().strip_prefix(prefix).map(str::to_owned))
+    };
+    let rate = line_value("Requests/sec:")
         .and_then(|v| v.trim().parse().ok())
         .unwrap_or(0.0);
-    let errors = text
-        .lines()
-        .find_map(|l| l.trim().strip_prefix("Non-2xx or 3xx responses:"))
+    let errors = line_value("Non-2xx or 3xx responses:")
         .and_then(|v| v.trim().parse().ok())
         .unwrap_or(0);
-    (rate, errors)
+    // "1234567 requests in 10.00s, 1.23GB read"
+    let requests = text
+        .lines()
+        .find_map(|l| {
+            l.trim()
+                .split_once(" requests in ")
+                .map(|(n, _)| n.to_owned())
+        })
+        .and_then(|n| n.trim().parse::<f64>().ok())
+        .unwrap_or(0.0)
+        .max(1.0);
+    Measured {
+        rate,
+        errors,
+        server_cpu_us: (server_after - server_before) * 1e6 / requests,
+        client_cpu_us: (client_after - client_before) * 1e6 / requests,
+    }
 }
 
 fn rss_mib() -> f64 {
@@ -140,24 +171,37 @@ fn main() {
 
         let (base_addr, base_task) = baseline_server(record).await;
         println!("== baseline: minimal axum server, static JSON record");
-        let (base, _) = wrk(&format!("http://{base_addr}/record"), None);
+        let base = wrk(&format!("http://{base_addr}/record"), None);
         base_task.abort();
 
         println!("== simulator: GET /services/data/v62.0/sobjects/Account/{{id}}");
         let auth = format!("Authorization: Bearer {}", session.token);
-        let (sim, sim_errors) = wrk(
+        let sim = wrk(
             &format!("{}/services/data/v62.0/sobjects/Account/{id}", running.http_url()),
             Some(&auth),
         );
-        let ratio = if base > 0.0 { sim / base } else { 0.0 };
+        let ratio = if base.rate > 0.0 {
+            sim.rate / base.rate
+        } else {
+            0.0
+        };
         println!(
-            "RESULT requests/s: baseline {base:.0}, simulator {sim:.0}, ratio {:.1}% (target >= 60%){}",
+            "RESULT requests/s: baseline {:.0}, simulator {:.0}, ratio {:.1}% (target >= 60%){}",
+            base.rate,
+            sim.rate,
             ratio * 100.0,
-            if sim_errors > 0 {
-                format!("; INVALID: the simulator answered {sim_errors} requests with an error")
+            if sim.errors > 0 {
+                format!(
+                    "; INVALID: the simulator answered {} requests with an error",
+                    sim.errors
+                )
             } else {
                 String::new()
             }
+        );
+        println!(
+            "RESULT CPU per request (server / wrk): baseline {:.2} / {:.2} us, simulator {:.2} / {:.2} us",
+            base.server_cpu_us, base.client_cpu_us, sim.server_cpu_us, sim.client_cpu_us
         );
         let _ = running.shutdown().await;
         drop(state);

@@ -2,7 +2,8 @@
 //!
 //! Every request the simulator answers — or refuses, resets or holds through a fault — becomes one
 //! [`JournalEntry`]. Entries go to two places:
-//! - a bounded in-memory ring (the admin API's `GET /__admin/journal` reads recent entries from it);
+//! - a bounded in-memory ring of their encoded lines (the admin API's `GET /__admin/journal` reads
+//!   recent entries from it, decoding them then);
 //! - an append-only NDJSON file compressed with zstd, the complete record the scorer reads. The file is
 //!   written as a sequence of independent zstd frames, one per flush (every second and at shutdown), so
 //!   a crash loses at most the last second and a reader never meets a half-written frame it cannot skip.
@@ -224,8 +225,16 @@ struct Shared {
 }
 
 struct Inner {
-    ring: VecDeque<Arc<JournalEntry>>,
+    /// The NDJSON lines of the most recent entries, oldest first. Lines rather than entries: an
+    /// append copies bytes it encoded anyway, and evicting the oldest frees nothing (an entry's
+    /// strings, allocated by one worker thread and freed by another, cost more than encoding it).
+    ring: VecDeque<u8>,
+    /// Each line in `ring`: the entry's id and the line's length.
+    lines: VecDeque<(u64, u32)>,
+    /// At most this many entries in the ring…
     capacity: usize,
+    /// … and at most this many bytes.
+    max_ring_bytes: usize,
     written: u64,
     /// NDJSON lines of appended entries not yet compressed into the file, in append order.
     pending: Vec<u8>,
@@ -238,10 +247,34 @@ struct FileSink {
     spare: Vec<u8>,
 }
 
+impl Inner {
+    /// The entries of lines `first..first + limit` of the ring.
+    fn decode(&self, first: usize, limit: usize) -> Vec<JournalEntry> {
+        let offset: usize = self
+            .lines
+            .range(..first.min(self.lines.len()))
+            .map(|(_, len)| *len as usize)
+            .sum();
+        let mut at = offset;
+        let mut line = Vec::new();
+        self.lines
+            .range(first.min(self.lines.len())..)
+            .take(limit)
+            .filter_map(|(_, len)| {
+                let len = *len as usize;
+                line.clear();
+                line.extend(self.ring.range(at..at + len));
+                at += len;
+                serde_json::from_slice(&line).ok()
+            })
+            .collect()
+    }
+}
+
 impl std::fmt::Debug for Inner {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Inner")
-            .field("ring", &self.ring.len())
+            .field("ring", &self.lines.len())
             .field("written", &self.written)
             .finish()
     }
@@ -255,6 +288,9 @@ const ZSTD_LEVEL: i32 = 1;
 /// order; compressing (the larger part of the cost) happens on the writer thread, off the request
 /// path.
 const BATCH_BYTES: usize = 64 * 1024;
+
+/// The in-memory ring never holds more than this many bytes of lines, whatever its entry capacity.
+const MAX_RING_BYTES: usize = 256 * 1024 * 1024;
 
 /// If the writer falls this far behind, appenders compress the backlog themselves, so memory stays
 /// bounded however fast requests arrive.
@@ -285,8 +321,10 @@ impl Journal {
         let has_file = file.is_some();
         let shared = Arc::new(Shared {
             inner: parking_lot::Mutex::new(Inner {
-                ring: VecDeque::with_capacity(capacity.min(65_536)),
+                ring: VecDeque::new(),
+                lines: VecDeque::with_capacity(capacity.min(65_536)),
                 capacity: capacity.max(1),
+                max_ring_bytes: MAX_RING_BYTES,
                 written: 0,
                 pending: Vec::with_capacity(if has_file { 2 * BATCH_BYTES } else { 0 }),
                 stop: false,
@@ -321,65 +359,65 @@ impl Journal {
     /// Append an entry (its `id` must come from [`Journal::next_id`]). It is in memory (and visible
     /// to [`Journal::recent`]) at once, and in the file after the next [`Journal::flush`].
     pub fn append(&self, entry: JournalEntry) {
-        if self.shared.has_file.load(Ordering::Relaxed) {
-            LINE.with(|line| {
-                let mut line = line.borrow_mut();
+        LINE.with(|line| {
+            let mut line = line.borrow_mut();
+            line.clear();
+            // Encoding an entry cannot fail (string keys, finite data); if it ever did, the entry
+            // would still count as appended.
+            if serde_json::to_writer(&mut *line, &entry).is_ok() {
+                line.push(b'\n');
+            } else {
                 line.clear();
-                if serde_json::to_writer(&mut *line, &entry).is_ok() {
-                    line.push(b'\n');
-                    self.push(entry, &line);
-                } else {
-                    self.push(entry, &[]);
-                }
-            });
-        } else {
-            self.push(entry, &[]);
-        }
+            }
+            self.push(entry.id, &line);
+        });
     }
 
-    fn push(&self, entry: JournalEntry, line: &[u8]) {
-        let entry = Arc::new(entry);
-        let (backlog, evicted) = {
+    fn push(&self, id: u64, line: &[u8]) {
+        let backlog = {
             let mut g = self.shared.inner.lock();
             let inner = &mut *g;
-            if !line.is_empty() && self.shared.has_file.load(Ordering::Relaxed) {
+            inner.written += 1;
+            if line.is_empty() {
+                return;
+            }
+            if self.shared.has_file.load(Ordering::Relaxed) {
                 let before = inner.pending.len();
                 inner.pending.extend_from_slice(line);
                 if before < BATCH_BYTES && inner.pending.len() >= BATCH_BYTES {
                     self.shared.batch_ready.notify_one();
                 }
             }
-            inner.written += 1;
-            let evicted = if inner.ring.len() >= inner.capacity {
-                inner.ring.pop_front()
-            } else {
-                None
-            };
-            inner.ring.push_back(entry);
-            (inner.pending.len() >= MAX_PENDING_BYTES, evicted)
+            inner.ring.extend(line);
+            inner.lines.push_back((id, line.len() as u32));
+            while inner.lines.len() > inner.capacity || inner.ring.len() > inner.max_ring_bytes {
+                let Some((_, len)) = inner.lines.pop_front() else {
+                    break;
+                };
+                inner.ring.drain(..len as usize);
+            }
+            inner.pending.len() >= MAX_PENDING_BYTES
         };
-        // Free the evicted entry (if that was its last reference) after releasing the lock.
-        drop(evicted);
         if backlog {
             self.shared.drain();
         }
     }
 
     /// Entries in memory with `id > after`, oldest first, at most `limit`.
-    pub fn recent(&self, after: u64, limit: usize) -> Vec<Arc<JournalEntry>> {
+    pub fn recent(&self, after: u64, limit: usize) -> Vec<JournalEntry> {
         let g = self.shared.inner.lock();
-        let start = g.ring.partition_point(|e| e.id <= after);
-        g.ring.iter().skip(start).take(limit).cloned().collect()
+        let start = g.lines.partition_point(|(id, _)| *id <= after);
+        g.decode(start, limit)
     }
 
     /// Entries appended after the first `seen` (as far as the ring still holds them), in append
     /// order, and the new total to pass next time. Entries are appended when requests finish, so
     /// their ids are not in order; following the journal by count sees every entry once.
-    pub fn appended_since(&self, seen: u64) -> (u64, Vec<Arc<JournalEntry>>) {
+    pub fn appended_since(&self, seen: u64) -> (u64, Vec<JournalEntry>) {
         let g = self.shared.inner.lock();
         let new = usize::try_from(g.written.saturating_sub(seen)).unwrap_or(usize::MAX);
-        let skip = g.ring.len().saturating_sub(new);
-        (g.written, g.ring.iter().skip(skip).cloned().collect())
+        let skip = g.lines.len().saturating_sub(new);
+        (g.written, g.decode(skip, usize::MAX))
     }
 
     /// How many entries were appended in total.
@@ -414,7 +452,9 @@ impl Journal {
 
     /// Forget in-memory entries (admin reset). The file keeps everything.
     pub fn clear_memory(&self) {
-        self.shared.inner.lock().ring.clear();
+        let mut g = self.shared.inner.lock();
+        g.ring.clear();
+        g.lines.clear();
     }
 }
 
@@ -541,6 +581,91 @@ mod tests {
         let all: Vec<_> = read_file(&p).unwrap().collect();
         assert_eq!(all.len(), 25);
         assert_eq!(all[24].id, 25);
+    }
+
+    /// The ring keeps lines; what it gives back is the entry that was appended, every field.
+    #[test]
+    fn entries_read_back_from_the_ring_as_appended() {
+        let j = Journal::new(10, None).unwrap();
+        let full = JournalEntry {
+            id: j.next_id(),
+            t_us: 12,
+            latency_us: 34,
+            org: Some("00D000000000001AAA".into()),
+            user: Some("admin@sfchaos.test".into()),
+            app: Some("sfchaos-client".into()),
+            client: Some("sync \"nightly\"\n".into()),
+            peer: Some("127.0.0.1:40000".into()),
+            method: "PATCH".into(),
+            path: "/services/data/v62.0/sobjects/Account/001?x=é".into(),
+            route: "sobjects.update".into(),
+            api: Api::Rest,
+            object: Some("Account".into()),
+            ids: vec!["001000000000001AAA".into()],
+            fields: vec!["Name".into(), "Industry".into()],
+            conditional: true,
+            body_hash: Some("0123456789abcdef".into()),
+            status: 503,
+            error_code: Some("SERVER_UNAVAILABLE".into()),
+            fault: Some(FaultTag {
+                rule: "faults[0]".into(),
+                kind: "outage".into(),
+                action: "respond:503".into(),
+            }),
+            item_faults: vec![FaultTag {
+                rule: "locks".into(),
+                kind: "lock".into(),
+                action: "hold:2s".into(),
+            }],
+            query: Some("SELECT Id FROM Account WHERE Name = ?".into()),
+            result_hash: Some("feedface".into()),
+            rows: Some(3),
+            api_cost: 2,
+            api_usage: Some((17, 115_000)),
+            item_failures: 1,
+            parent: Some(4),
+            job: Some("750000000000001AAA".into()),
+        };
+        j.append(full.clone());
+        let sparse = JournalEntry {
+            id: j.next_id(),
+            method: "GET".into(),
+            ..Default::default()
+        };
+        j.append(sparse.clone());
+        assert_eq!(j.recent(0, 10), vec![full.clone(), sparse.clone()]);
+        assert_eq!(j.recent(1, 10), vec![sparse.clone()]);
+        assert_eq!(j.recent(0, 1), vec![full.clone()]);
+        assert_eq!(j.appended_since(1), (2, vec![sparse]));
+    }
+
+    /// However large the entries, the ring stays within its byte bound (the newest entry stays).
+    #[test]
+    fn the_ring_is_bounded_in_bytes_too() {
+        let j = Journal::new(1_000, None).unwrap();
+        j.shared.inner.lock().max_ring_bytes = 10_000;
+        for _ in 0..100 {
+            let id = j.next_id();
+            j.append(JournalEntry {
+                id,
+                query: Some("x".repeat(3_000)),
+                ..Default::default()
+            });
+        }
+        let g = j.shared.inner.lock();
+        assert!(g.ring.len() <= 10_000, "{} bytes", g.ring.len());
+        assert_eq!(g.lines.len(), 3);
+        assert_eq!(
+            g.lines.iter().map(|(_, n)| *n as usize).sum::<usize>(),
+            g.ring.len()
+        );
+        drop(g);
+        let kept = j.recent(0, usize::MAX);
+        assert_eq!(
+            kept.iter().map(|e| e.id).collect::<Vec<_>>(),
+            vec![98, 99, 100]
+        );
+        assert_eq!(j.len(), 100);
     }
 
     #[test]

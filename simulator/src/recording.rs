@@ -6,12 +6,10 @@
 //! (the client gave up on a `hang`, a `reset` killed the connection), so nothing the simulator saw is
 //! missing from the journal.
 
-use crate::auth::session::Session;
 use crate::error::ErrorCodeTag;
 use crate::journal::{body_hash, Api, FaultTag, ItemFaultNote, Journal, JournalEntry, JournalNote};
-use crate::org::Org;
 use crate::server::{ConnInfo, ConnKill};
-use crate::state::SimState;
+use crate::state::{SessionPair, SimState};
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::HeaderMap;
@@ -32,8 +30,9 @@ pub struct RequestMeta {
     /// Arrival on the scenario clock.
     pub arrived: Duration,
     pub api: Api,
-    /// The session named by the `Authorization` header, when valid.
-    pub session: Option<(Arc<Session>, Arc<Org>)>,
+    /// The session named by the `Authorization` header, when valid (shared with the connection's
+    /// session cache: `as_deref` borrows the pair).
+    pub session: Option<Arc<SessionPair>>,
     /// The `Authorization` header carried a token (valid or not).
     pub had_token: bool,
     /// `Sforce-Call-Options: client=`.
@@ -118,7 +117,10 @@ where
     let api = Api::of_path(req.uri().path());
     let token = bearer(req.headers());
     let had_token = token.is_some();
-    let session = token.and_then(|t| state.session(t));
+    let session = token.and_then(|t| match &conn {
+        Some(c) => c.sessions.session(state, t),
+        None => state.session(t).map(Arc::new),
+    });
     let client_name = call_options_client(req.headers());
     let conditional = req.headers().contains_key(axum::http::header::IF_MATCH)
         || req
@@ -137,7 +139,7 @@ where
         conditional,
         ..Default::default()
     };
-    if let Some((s, org)) = &session {
+    if let Some((s, org)) = session.as_deref() {
         entry.user = Some(s.username.clone());
         entry.app = Some(s.app_label());
         entry.org = Some(org.id.clone());

@@ -9,8 +9,9 @@
 //! dropped (clients get `ECONNREFUSED`) and bound again when the gate reopens.
 
 use hyper::body::Incoming;
-use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::rt::TokioIo;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::{TcpListener, TcpStream};
@@ -42,6 +43,27 @@ pub struct ConnInfo {
     pub local: SocketAddr,
     pub scheme: Scheme,
     pub kill: Arc<ConnKill>,
+    /// The session the connection's last request named (see [`crate::state::SessionCache`]).
+    pub sessions: Arc<crate::state::SessionCache>,
+}
+
+impl ConnInfo {
+    /// A connection's facts, as the server records them when it accepts one.
+    pub fn new(
+        peer: SocketAddr,
+        local: SocketAddr,
+        scheme: Scheme,
+        kill: Arc<ConnKill>,
+    ) -> ConnInfo {
+        ConnInfo {
+            peer,
+            peer_text: peer.to_string().into(),
+            local,
+            scheme,
+            kill,
+            sessions: Default::default(),
+        }
+    }
 }
 
 /// A handle to abort a connection with a TCP reset.
@@ -244,7 +266,7 @@ async fn accept_loop<A: App>(
                 };
                 let _ = stream.set_nodelay(true);
                 let kill = Arc::new(ConnKill::new(&stream));
-                let info = ConnInfo { peer, peer_text: peer.to_string().into(), local: addr, scheme, kill: kill.clone() };
+                let info = ConnInfo::new(peer, addr, scheme, kill.clone());
                 let app = app.clone();
                 let acceptor = acceptor.clone();
                 let watcher = graceful.watcher();
@@ -281,6 +303,42 @@ async fn bind_again(addr: SocketAddr) -> std::io::Result<TcpListener> {
     Err(last.unwrap_or_else(|| std::io::Error::other("bind failed")))
 }
 
+/// A connection that has had no request in flight and started none for this long is closed (what
+/// a load balancer in front of an org does to idle keep-alive connections; it also bounds a client
+/// that opens a connection and never finishes a request head).
+pub const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// A connection's requests, counted for its idle timeout: each request writes to these counters of
+/// its own connection only, instead of arming a timer per request.
+#[derive(Debug, Default)]
+struct Activity {
+    started: AtomicU64,
+    finished: AtomicU64,
+}
+
+/// Marks a request finished when its answer is ready or it is dropped (the connection went away).
+struct InFlight(Arc<Activity>);
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.finished.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// Resolves once `activity` shows a whole [`IDLE_TIMEOUT`] with nothing in flight and nothing started.
+async fn idle_out(activity: &Activity) {
+    let mut seen = u64::MAX;
+    loop {
+        tokio::time::sleep(IDLE_TIMEOUT).await;
+        let started = activity.started.load(Ordering::Relaxed);
+        let finished = activity.finished.load(Ordering::Relaxed);
+        if started == seen && finished == started {
+            return;
+        }
+        seen = started;
+    }
+}
+
 async fn serve_conn<I, A: App>(
     io: I,
     info: ConnInfo,
@@ -292,16 +350,21 @@ async fn serve_conn<I, A: App>(
     I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
 {
     let app = app.for_connection();
+    let activity = Arc::new(Activity::default());
+    let counted = activity.clone();
     let svc = hyper::service::service_fn(move |mut req: hyper::Request<Incoming>| {
         req.extensions_mut().insert(info.clone());
-        app.clone().oneshot(req.map(axum::body::Body::new))
+        counted.started.fetch_add(1, Ordering::Relaxed);
+        let in_flight = InFlight(counted.clone());
+        let answer = app.clone().oneshot(req.map(axum::body::Body::new));
+        async move {
+            let answered = answer.await;
+            drop(in_flight);
+            answered
+        }
     });
     let mut builder = hyper::server::conn::http1::Builder::new();
-    builder
-        .keep_alive(true)
-        .timer(TokioTimer::new())
-        .header_read_timeout(Duration::from_secs(60))
-        .max_buf_size(64 * 1024);
+    builder.keep_alive(true).max_buf_size(64 * 1024);
     let conn = builder.serve_connection(io, svc);
     let conn = watcher.watch(conn);
     tokio::select! {
@@ -311,6 +374,9 @@ async fn serve_conn<I, A: App>(
             }
         }
         _ = kill.notify.notified() => {}
+        _ = idle_out(&activity) => {
+            tracing::debug!("closing a connection idle for {IDLE_TIMEOUT:?}");
+        }
     }
     // Held connections (long polls, `hang` faults) watch the shutdown token themselves.
     drop(shutdown);

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 /// A connected app: OAuth client credentials bound to an org.
@@ -86,6 +87,9 @@ pub struct Shared {
     pub journal: Journal,
     pub sessions: Sessions,
     orgs: RwLock<Vec<Arc<Org>>>,
+    /// Bumped whenever an org is replaced: sessions resolved before then are resolved again (see
+    /// [`SessionCache`]).
+    orgs_epoch: std::sync::atomic::AtomicU64,
     apps: RwLock<HashMap<String, ConnectedApp>>,
     /// Cancelled at shutdown; background tasks and held connections watch it.
     pub shutdown: CancellationToken,
@@ -163,6 +167,7 @@ impl SimState {
             clock,
             journal,
             orgs: RwLock::new(vec![org]),
+            orgs_epoch: Default::default(),
             apps: RwLock::new(apps),
             shutdown: CancellationToken::new(),
             streaming: crate::streaming::Hub::new(seed),
@@ -201,6 +206,8 @@ impl SimState {
         if let Some(slot) = orgs.get_mut((num as usize).saturating_sub(1)) {
             *slot = org;
         }
+        self.orgs_epoch
+            .fetch_add(1, std::sync::atomic::Ordering::Release);
     }
 
     /// Find the org and user for a username, across orgs.
@@ -223,9 +230,124 @@ impl SimState {
 
     /// Resolve a bearer token to its session and org, at the current scenario time.
     pub fn session(&self, token: &str) -> Option<(Arc<crate::auth::session::Session>, Arc<Org>)> {
+        let (s, org, idle) = self.resolve(token)?;
+        s.touch(self.clock.elapsed(), idle).then_some((s, org))
+    }
+
+    /// The session a token names, its org and the org's idle timeout, valid or not.
+    fn resolve(
+        &self,
+        token: &str,
+    ) -> Option<(Arc<crate::auth::session::Session>, Arc<Org>, Duration)> {
         let s = self.sessions.peek(token)?;
         let org = self.org(s.org)?;
         let idle = org.config.read().session_lifetime;
-        s.touch(self.clock.elapsed(), idle).then_some((s, org))
+        Some((s, org, idle))
+    }
+}
+
+/// A session and the org it belongs to, as a request's metadata carries them.
+pub type SessionPair = (Arc<crate::auth::session::Session>, Arc<Org>);
+
+/// The session a connection's last request named. A connection's requests nearly always carry the
+/// same token, and a connection serves one request at a time: looking the token up here instead of
+/// in the simulator's tables spares every request the shared locks and reference counts that both
+/// worker threads would otherwise write to. Validity (revocation, expiry, idle timeout) is checked
+/// on every request all the same; a replaced org (admin reset) invalidates the entry.
+#[derive(Debug, Default)]
+pub struct SessionCache {
+    last: parking_lot::Mutex<Option<CachedSession>>,
+}
+
+#[derive(Debug)]
+struct CachedSession {
+    token: Box<str>,
+    epoch: u64,
+    /// The org's idle timeout (an org's configuration is fixed once it exists; replacing the org
+    /// changes the epoch).
+    idle: Duration,
+    pair: Arc<SessionPair>,
+}
+
+impl SessionCache {
+    /// The valid session `token` names (as [`SimState::session`]), marking it used.
+    pub fn session(&self, state: &SimState, token: &str) -> Option<Arc<SessionPair>> {
+        let epoch = state.orgs_epoch.load(std::sync::atomic::Ordering::Acquire);
+        let mut last = self.last.lock();
+        let fresh = last
+            .as_ref()
+            .is_some_and(|c| c.epoch == epoch && *c.token == *token);
+        if !fresh {
+            let (s, org, idle) = state.resolve(token)?;
+            *last = Some(CachedSession {
+                token: token.into(),
+                epoch,
+                idle,
+                pair: Arc::new((s, org)),
+            });
+        }
+        let cached = last.as_ref()?;
+        cached
+            .pair
+            .0
+            .touch(state.clock.elapsed(), cached.idle)
+            .then(|| cached.pair.clone())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::auth::session::SessionKind;
+
+    fn login(state: &SimState, user: &str) -> String {
+        let org = state.default_org();
+        state
+            .sessions
+            .create(
+                org.num,
+                &org.id,
+                1,
+                user,
+                None,
+                SessionKind::OAuth,
+                state.clock.elapsed(),
+                state.clock.now_ms(),
+            )
+            .token
+            .clone()
+    }
+
+    /// A connection's cached session answers as the simulator's tables do: another token, a
+    /// revoked session and a replaced org are all seen at the next request.
+    #[test]
+    fn the_session_cache_follows_tokens_revocation_and_org_resets() {
+        let state = SimState::new(SimConfig::default()).unwrap();
+        let cache = SessionCache::default();
+        let a = login(&state, "a@sfchaos.test");
+        let b = login(&state, "b@sfchaos.test");
+        let user = |token: &str| cache.session(&state, token).map(|p| p.0.username.clone());
+
+        assert_eq!(user(&a).as_deref(), Some("a@sfchaos.test"));
+        assert_eq!(user(&a).as_deref(), Some("a@sfchaos.test"));
+        assert_eq!(user(&b).as_deref(), Some("b@sfchaos.test"));
+        assert_eq!(user("00Dnot!AQsuch-a-token"), None);
+
+        let first_org = cache.session(&state, &a).unwrap().1.clone();
+        let fresh = Org::new(
+            1,
+            OrgConfig::default(),
+            crate::org::standard::default_schema(),
+            state.clock.now_ms(),
+        );
+        state.replace_org(1, fresh.clone());
+        let after_reset = cache.session(&state, &a).unwrap().1.clone();
+        assert!(!Arc::ptr_eq(&first_org, &after_reset));
+        assert!(Arc::ptr_eq(&fresh, &after_reset));
+
+        assert!(state.sessions.revoke(&a));
+        assert_eq!(user(&a), None);
+        assert_eq!(state.session(&a).map(|(s, _)| s.username.clone()), None);
+        assert_eq!(user(&b).as_deref(), Some("b@sfchaos.test"));
     }
 }

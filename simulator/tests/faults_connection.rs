@@ -147,3 +147,47 @@ async fn latency_per_hop_holds_the_request_and_the_reply() {
         .unwrap();
     assert_eq!(entry.fault.clone().unwrap().action, "delay:30ms+30ms");
 }
+
+/// A client that opens a connection and never finishes its request head is disconnected once the
+/// connection has been idle for the idle timeout; a connection whose request is being answered
+/// slowly (here a latency fault longer than the timeout) is not.
+#[tokio::test(start_paused = true)]
+async fn idle_connections_close_but_slow_answers_arrive() {
+    use simulator::server::IDLE_TIMEOUT;
+    let state = state(
+        1,
+        json!([{"kind": "latency", "delay": "150s", "scope": {"route": "/services/data"}}]),
+    );
+    let running = serve(state.clone()).await;
+
+    let mut idle = tokio::net::TcpStream::connect(running.http).await.unwrap();
+    idle.write_all(b"GET /services/data HTTP/1.1\r\nhost:")
+        .await
+        .unwrap();
+    let mut busy = tokio::net::TcpStream::connect(running.http).await.unwrap();
+    busy.write_all(b"GET /services/data HTTP/1.1\r\nhost: x\r\n\r\n")
+        .await
+        .unwrap();
+    let start = tokio::time::Instant::now();
+
+    let mut got = Vec::new();
+    let closed = tokio::time::timeout(3 * IDLE_TIMEOUT, idle.read_to_end(&mut got)).await;
+    assert!(closed.is_ok(), "the idle connection is still open");
+    let waited = start.elapsed();
+    assert!(got.is_empty(), "{}", String::from_utf8_lossy(&got));
+    assert!(
+        waited >= IDLE_TIMEOUT && waited <= 2 * IDLE_TIMEOUT + Duration::from_secs(1),
+        "closed after {waited:?}"
+    );
+
+    let mut head = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+        let n = busy.read(&mut buf).await.unwrap();
+        assert!(n > 0, "the connection closed before its answer");
+        head.extend_from_slice(&buf[..n]);
+    }
+    assert!(head.starts_with(b"HTTP/1.1 200"));
+    assert!(start.elapsed() >= Duration::from_secs(150));
+    running.shutdown().await.unwrap();
+}

@@ -636,7 +636,7 @@ async fn plain_record_reads_answer_as_routed_ones() {
                 })
                 .collect();
             let body = resp.into_body().collect().await.unwrap().to_bytes();
-            let mut entry = (*a.state.journal.recent(0, usize::MAX).pop().unwrap()).clone();
+            let mut entry = a.state.journal.recent(0, usize::MAX).pop().unwrap();
             (entry.id, entry.t_us, entry.latency_us) = (0, 0, 0);
             entry.path = entry
                 .path

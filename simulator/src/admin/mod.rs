@@ -305,7 +305,7 @@ async fn journal(State(state): State<SimState>, Query(q): Query<JournalQuery>) -
     Json(json!({
         "total": state.journal.len(),
         "path": state.journal.path().map(|p| p.display().to_string()),
-        "entries": entries.iter().map(|e| serde_json::to_value(&**e).unwrap_or(JsonValue::Null)).collect::<Vec<_>>(),
+        "entries": entries.iter().map(|e| serde_json::to_value(e).unwrap_or(JsonValue::Null)).collect::<Vec<_>>(),
     }))
 }
 

@@ -209,7 +209,7 @@ where
     if set.has_session_rules {
         // A timed revocation may have happened after the recording layer looked the session up.
         if let Some(m) = req.extensions_mut().get_mut::<RequestMeta>() {
-            if m.session.as_ref().is_some_and(|(s, _)| s.is_revoked()) {
+            if m.session.as_deref().is_some_and(|(s, _)| s.is_revoked()) {
                 m.session = None;
             }
         }
@@ -256,7 +256,7 @@ where
             req.method(),
             req.uri().path(),
             req.uri().query(),
-            meta.and_then(|m| m.session.as_ref()),
+            meta.and_then(|m| m.session.as_deref()),
             meta.and_then(|m| m.client_name.as_deref()),
             now,
             read_only_body,
@@ -266,7 +266,7 @@ where
 
     let facts = set.has_item_rules.then(|| {
         let meta = req.extensions().get::<RequestMeta>();
-        let client = meta.and_then(|m| m.session.as_ref()).map(|(s, _)| {
+        let client = meta.and_then(|m| m.session.as_deref()).map(|(s, _)| {
             let mut identity = s.identity();
             if let Some(c) = meta.and_then(|m| m.client_name.as_deref()) {
                 identity.push('|');
@@ -393,7 +393,7 @@ fn admit(
     let Some((_, org)) = req
         .extensions()
         .get::<RequestMeta>()
-        .and_then(|m| m.session.as_ref())
+        .and_then(|m| m.session.as_deref())
     else {
         return Ok(None);
     };

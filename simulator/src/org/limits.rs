@@ -11,7 +11,7 @@
 //! 25 (5 in developer orgs) that have been running for 20 s or more; further calls get 403
 //! `ConcurrentPerOrgLongTxn Limit exceeded.` until one of them finishes.
 
-use std::collections::{BTreeSet, VecDeque};
+use std::collections::VecDeque;
 use std::time::Duration;
 
 /// Salesforce's message for the daily allocation.
@@ -150,8 +150,8 @@ impl ApiAllocation {
 
 /// Requests in flight on one org, by arrival on the scenario clock, for the long-running cap.
 ///
-/// One mutex over a small ordered set: admission counts the requests that arrived at least
-/// `threshold` ago (stopping at the cap, so the cost is bounded by the cap), then inserts.
+/// One mutex over a sorted ring: admission counts the requests that arrived at least `threshold`
+/// ago (a binary search), then inserts.
 #[derive(Debug, Default)]
 pub struct ConcurrentRequests {
     inner: parking_lot::Mutex<Concurrent>,
@@ -159,8 +159,10 @@ pub struct ConcurrentRequests {
 
 #[derive(Debug, Default)]
 struct Concurrent {
-    /// (arrival in µs, request id)
-    in_flight: BTreeSet<(u64, u64)>,
+    /// (arrival in µs, request id), sorted. Requests arrive (nearly) in order and mostly end in
+    /// order, so insertions land at the back and removals near the front: a sorted ring costs no
+    /// allocation per request, where a tree allocates a node each time.
+    in_flight: VecDeque<(u64, u64)>,
     /// A `rate-limit` fault's cap and threshold while its window is open.
     limit_override: Option<(u32, Duration)>,
 }
@@ -190,23 +192,24 @@ impl ConcurrentRequests {
         if let Some(cutoff) = now_us.checked_sub(threshold.as_micros() as u64) {
             let running = g
                 .in_flight
-                .range(..=(cutoff, u64::MAX))
-                .take(cap as usize)
-                .count();
+                .partition_point(|&(arrived, _)| arrived <= cutoff);
             if running >= cap as usize {
                 return Err(LongRunningRefusal { cap, running });
             }
         }
-        g.in_flight.insert((now_us, id));
+        let key = (now_us, id);
+        let at = g.in_flight.partition_point(|e| *e < key);
+        g.in_flight.insert(at, key);
         Ok(())
     }
 
     /// The request admitted at `arrived` with `id` has ended.
     pub fn leave(&self, arrived: Duration, id: u64) {
-        self.inner
-            .lock()
-            .in_flight
-            .remove(&(arrived.as_micros() as u64, id));
+        let key = (arrived.as_micros() as u64, id);
+        let mut g = self.inner.lock();
+        if let Ok(at) = g.in_flight.binary_search(&key) {
+            g.in_flight.remove(at);
+        }
     }
 
     /// Requests in flight that have run for at least `threshold` (the override's when set).
@@ -214,7 +217,9 @@ impl ConcurrentRequests {
         let g = self.inner.lock();
         let threshold = g.limit_override.map_or(LONG_RUNNING_THRESHOLD, |(_, t)| t);
         match (now.as_micros() as u64).checked_sub(threshold.as_micros() as u64) {
-            Some(cutoff) => g.in_flight.range(..=(cutoff, u64::MAX)).count(),
+            Some(cutoff) => g
+                .in_flight
+                .partition_point(|&(arrived, _)| arrived <= cutoff),
             None => 0,
         }
     }

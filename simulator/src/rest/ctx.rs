@@ -160,6 +160,8 @@ pub(crate) struct Admitted<'a> {
     pub meta: &'a RequestMeta,
     pub session: &'a Arc<Session>,
     pub org: &'a Arc<Org>,
+    /// The org's daily usage (used, max) once this call was charged.
+    pub usage: (u64, u64),
 }
 
 /// What the layer checks before the handler runs: the API version, the session and the daily
@@ -177,7 +179,7 @@ pub(crate) fn admit<'a>(state: &SimState, req: &'a Request) -> Result<Admitted<'
         .unwrap_or("");
     let major = parse_major(version_seg).map_err(IntoResponse::into_response)?;
     let meta = req.extensions().get::<RequestMeta>();
-    let Some((m, (session, org))) = meta.and_then(|m| Some((m, m.session.as_ref()?))) else {
+    let Some((m, (session, org))) = meta.and_then(|m| Some((m, m.session.as_deref()?))) else {
         let bad_header = req
             .headers()
             .get(axum::http::header::AUTHORIZATION)
@@ -189,17 +191,21 @@ pub(crate) fn admit<'a>(state: &SimState, req: &'a Request) -> Result<Admitted<'
         });
     };
     let now = state.clock.elapsed();
-    if let Err((used, max)) = org.allocation.try_charge(now, 1) {
-        let mut resp =
-            ApiError::RequestLimitExceeded(TOTAL_REQUESTS_EXCEEDED.into()).into_response();
-        stamp_usage(&mut resp, used, max, 0);
-        return Err(resp);
-    }
+    let usage = match org.allocation.try_charge(now, 1) {
+        Ok(usage) => usage,
+        Err((used, max)) => {
+            let mut resp =
+                ApiError::RequestLimitExceeded(TOTAL_REQUESTS_EXCEEDED.into()).into_response();
+            stamp_usage(&mut resp, used, max, 0);
+            return Err(resp);
+        }
+    };
     Ok(Admitted {
         major,
         meta: m,
         session,
         org,
+        usage,
     })
 }
 
@@ -213,6 +219,13 @@ pub(crate) fn finish(state: &SimState, org: &Org, resp: &mut Response) {
         .and_then(|n| n.api_cost)
         .unwrap_or(1);
     stamp_usage(resp, used.max(1), max, cost);
+}
+
+/// [`finish`] for a handler that charged nothing beyond the call itself: the usage is the one
+/// admission charged, without asking the org again.
+pub(crate) fn finish_admitted(admitted: &Admitted<'_>, resp: &mut Response) {
+    let (used, max) = admitted.usage;
+    stamp_usage(resp, used.max(1), max, 1);
 }
 
 fn stamp_usage(resp: &mut Response, used: u64, max: u64, cost: u32) {

@@ -288,7 +288,8 @@ pub async fn direct_get(
             let headers = ConditionalGet::of(req.headers());
             let mut resp = read_record(a.org, &data_path, &path[object], &path[id], None, &headers)
                 .into_response();
-            super::ctx::finish(state, a.org, &mut resp);
+            // A record read charges the call and nothing more.
+            super::ctx::finish_admitted(&a, &mut resp);
             resp
         }
         Err(resp) => resp,

@@ -65,7 +65,7 @@ impl Exchange {
         let identity = meta
             .as_ref()
             .and_then(|m| {
-                let (s, _) = m.session.as_ref()?;
+                let (s, _) = m.session.as_deref()?;
                 let mut id = s.identity();
                 if let Some(c) = &m.client_name {
                     id.push('|');
@@ -96,7 +96,7 @@ impl Exchange {
     }
 
     fn session(&self) -> Option<&(Arc<Session>, Arc<Org>)> {
-        self.meta.as_ref()?.session.as_ref()
+        self.meta.as_ref()?.session.as_deref()
     }
 
     fn now(&self) -> Duration {
