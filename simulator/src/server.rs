@@ -15,7 +15,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{watch, Notify};
+use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 use tower::ServiceExt;
 
@@ -72,7 +72,10 @@ pub struct ConnKill {
     /// A duplicate of the connection's descriptor, to set SO_LINGER on; given up by `reset`.
     socket: parking_lot::Mutex<Option<socket2::Socket>>,
     attached: bool,
-    notify: Notify,
+    /// The task serving the connection: aborting it drops (closes) the connection.
+    task: std::sync::OnceLock<tokio::task::AbortHandle>,
+    /// Set by `reset`, for a reset that comes before the task's handle is known.
+    killed: std::sync::atomic::AtomicBool,
 }
 
 impl ConnKill {
@@ -81,7 +84,8 @@ impl ConnKill {
         ConnKill {
             attached: socket.is_some(),
             socket: parking_lot::Mutex::new(socket),
-            notify: Notify::new(),
+            task: Default::default(),
+            killed: Default::default(),
         }
     }
 
@@ -90,7 +94,8 @@ impl ConnKill {
         Arc::new(ConnKill {
             socket: parking_lot::Mutex::new(None),
             attached: false,
-            notify: Notify::new(),
+            task: Default::default(),
+            killed: Default::default(),
         })
     }
 
@@ -107,7 +112,19 @@ impl ConnKill {
         if let Some(s) = self.socket.lock().take() {
             let _ = s.set_linger(Some(Duration::ZERO));
         }
-        self.notify.notify_one();
+        self.killed.store(true, Ordering::SeqCst);
+        if let Some(task) = self.task.get() {
+            task.abort();
+        }
+    }
+
+    /// Name the task serving the connection (once it is spawned).
+    fn serve_in(&self, task: tokio::task::AbortHandle) {
+        let task = self.task.get_or_init(|| task);
+        // A reset that came first (it saw no task) is carried out now.
+        if self.killed.load(Ordering::SeqCst) {
+            task.abort();
+        }
     }
 }
 
@@ -271,18 +288,19 @@ async fn accept_loop<A: App>(
                 let acceptor = acceptor.clone();
                 let watcher = graceful.watcher();
                 let shutdown = shutdown.clone();
-                tokio::spawn(async move {
+                let task = tokio::spawn(async move {
                     match acceptor {
                         Some(acc) => {
                             let tls = match tokio::time::timeout(Duration::from_secs(10), acc.accept(stream)).await {
                                 Ok(Ok(s)) => s,
                                 _ => return,
                             };
-                            serve_conn(TokioIo::new(tls), info, app, kill, watcher, shutdown).await
+                            serve_conn(TokioIo::new(tls), info, app, watcher, shutdown).await
                         }
-                        None => serve_conn(TokioIo::new(stream), info, app, kill, watcher, shutdown).await,
+                        None => serve_conn(TokioIo::new(stream), info, app, watcher, shutdown).await,
                     }
                 });
+                kill.serve_in(task.abort_handle());
             }
         }
     }
@@ -343,7 +361,6 @@ async fn serve_conn<I, A: App>(
     io: I,
     info: ConnInfo,
     app: A,
-    kill: Arc<ConnKill>,
     watcher: hyper_util::server::graceful::Watcher,
     shutdown: CancellationToken,
 ) where
@@ -373,7 +390,6 @@ async fn serve_conn<I, A: App>(
                 tracing::trace!("connection ended: {e}");
             }
         }
-        _ = kill.notify.notified() => {}
         _ = idle_out(&activity) => {
             tracing::debug!("closing a connection idle for {IDLE_TIMEOUT:?}");
         }

@@ -13,7 +13,6 @@ use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 /// A connected app: OAuth client credentials bound to an org.
@@ -230,20 +229,21 @@ impl SimState {
 
     /// Resolve a bearer token to its session and org, at the current scenario time.
     pub fn session(&self, token: &str) -> Option<(Arc<crate::auth::session::Session>, Arc<Org>)> {
-        let (s, org, idle) = self.resolve(token)?;
-        s.touch(self.clock.elapsed(), idle).then_some((s, org))
+        let pair = self.resolve(token)?;
+        valid(self, &pair).then_some(pair)
     }
 
-    /// The session a token names, its org and the org's idle timeout, valid or not.
-    fn resolve(
-        &self,
-        token: &str,
-    ) -> Option<(Arc<crate::auth::session::Session>, Arc<Org>, Duration)> {
+    /// The session a token names and its org, valid or not.
+    fn resolve(&self, token: &str) -> Option<SessionPair> {
         let s = self.sessions.peek(token)?;
         let org = self.org(s.org)?;
-        let idle = org.config.read().session_lifetime;
-        Some((s, org, idle))
+        Some((s, org))
     }
+}
+
+/// Whether the session is valid now (with its org's idle timeout), marking it used when it is.
+fn valid(state: &SimState, (s, org): &SessionPair) -> bool {
+    s.touch(state.clock.elapsed(), org.config.session_lifetime)
 }
 
 /// A session and the org it belongs to, as a request's metadata carries them.
@@ -263,9 +263,6 @@ pub struct SessionCache {
 struct CachedSession {
     token: Box<str>,
     epoch: u64,
-    /// The org's idle timeout (an org's configuration is fixed once it exists; replacing the org
-    /// changes the epoch).
-    idle: Duration,
     pair: Arc<SessionPair>,
 }
 
@@ -278,20 +275,14 @@ impl SessionCache {
             .as_ref()
             .is_some_and(|c| c.epoch == epoch && *c.token == *token);
         if !fresh {
-            let (s, org, idle) = state.resolve(token)?;
             *last = Some(CachedSession {
                 token: token.into(),
                 epoch,
-                idle,
-                pair: Arc::new((s, org)),
+                pair: Arc::new(state.resolve(token)?),
             });
         }
-        let cached = last.as_ref()?;
-        cached
-            .pair
-            .0
-            .touch(state.clock.elapsed(), cached.idle)
-            .then(|| cached.pair.clone())
+        let pair = &last.as_ref()?.pair;
+        valid(state, pair).then(|| pair.clone())
     }
 }
 

@@ -87,7 +87,7 @@ async fn reset(
     Query(p): Query<OrgParam>,
 ) -> ApiResult<Json<JsonValue>> {
     let old = org_of(&state, &p)?;
-    let config = old.config.read().clone();
+    let config = old.config.clone();
     let schema = crate::org::standard::default_schema();
     let fresh = crate::org::Org::new(old.num, config, schema, state.clock.now_ms());
     for u in old.usernames() {
@@ -109,7 +109,7 @@ async fn list_orgs(State(state): State<SimState>) -> Json<JsonValue> {
     let orgs: Vec<JsonValue> = state
         .orgs()
         .iter()
-        .map(|o| json!({"num": o.num, "id": o.id, "name": o.config.read().name, "users": o.usernames()}))
+        .map(|o| json!({"num": o.num, "id": o.id, "name": o.config.name, "users": o.usernames()}))
         .collect();
     Json(JsonValue::Array(orgs))
 }

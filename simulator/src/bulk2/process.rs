@@ -79,7 +79,7 @@ async fn process(state: &SimState, job: &Arc<IngestJob>) {
     }
     match prepare(job).await {
         Ok((upload, cols, obj)) => {
-            let workers = job.org.config.read().contention.bulk_parallelism.max(1) as usize;
+            let workers = job.org.config.contention.bulk_parallelism.max(1) as usize;
             let batches = upload.rows().div_ceil(BATCH);
             let next = Arc::new(AtomicUsize::new(0));
             let cols = Arc::new(cols);
@@ -173,7 +173,7 @@ async fn chunk(
     if op == Operation::Upsert {
         rows::fail_duplicate_keys(&mut inputs);
     }
-    let contention = org.config.read().contention.clone();
+    let contention = org.config.contention.clone();
     let mut attempt = 0;
     let locked: Result<LockGuard, ApiError> = loop {
         let keys = {

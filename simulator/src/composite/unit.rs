@@ -83,7 +83,7 @@ impl Unit {
             rows
         };
         step.attach(self.org.capacity.acquire().await);
-        let hold = self.org.config.read().contention.write_time;
+        let hold = self.org.config.contention.write_time;
         if !hold.is_zero() {
             tokio::time::sleep(hold).await;
         }

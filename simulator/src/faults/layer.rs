@@ -20,9 +20,8 @@ use super::schedule;
 use crate::error::ErrorCodeTag;
 use crate::journal::{Api, FaultTag, ItemFaultNote};
 use crate::org::limits::CONCURRENT_LONG_TXN_EXCEEDED;
-use crate::org::Org;
 use crate::recording::RequestMeta;
-use crate::state::SimState;
+use crate::state::{SessionPair, SimState};
 use axum::body::Body;
 use axum::extract::Request;
 use axum::response::Response;
@@ -166,14 +165,20 @@ where
 
 /// Removes a request from the org's in-flight set when it ends, however it ends.
 struct Admission {
-    org: Arc<Org>,
+    /// The request's session and org (the connection's shared pair: holding it writes to no line
+    /// another connection uses).
+    session: Arc<SessionPair>,
     arrived: Duration,
     id: u64,
 }
 
 impl Drop for Admission {
     fn drop(&mut self) {
-        self.org.allocation.concurrent.leave(self.arrived, self.id);
+        self.session
+            .1
+            .allocation
+            .concurrent
+            .leave(self.arrived, self.id);
     }
 }
 
@@ -390,20 +395,21 @@ fn admit(
     arrived: Duration,
     now: Duration,
 ) -> Result<Option<Admission>, Box<(Response, Option<FaultTag>)>> {
-    let Some((_, org)) = req
+    let Some(session) = req
         .extensions()
         .get::<RequestMeta>()
-        .and_then(|m| m.session.as_deref())
+        .and_then(|m| m.session.as_ref())
     else {
         return Ok(None);
     };
+    let org = &session.1;
     if !req.uri().path().starts_with("/services/data/v") {
         return Ok(None);
     }
-    let default_cap = org.config.read().long_running_cap;
+    let default_cap = org.config.long_running_cap;
     match org.allocation.concurrent.admit(arrived, id, default_cap) {
         Ok(()) => Ok(Some(Admission {
-            org: org.clone(),
+            session: session.clone(),
             arrived,
             id,
         })),

@@ -59,7 +59,7 @@ pub fn tick(state: &SimState, now: Duration) {
     if allocation != applied.allocation {
         for org in state.orgs() {
             let (own_max, own_window) = {
-                let c = org.config.read();
+                let c = &org.config;
                 (c.daily_api_requests, c.api_window)
             };
             let (max, window) = match &allocation {

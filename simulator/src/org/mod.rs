@@ -148,7 +148,8 @@ pub struct Org {
     pub num: u16,
     /// The 18-character organization id (`00D…`).
     pub id: String,
-    pub config: RwLock<OrgConfig>,
+    /// Fixed for the org's life (an admin reset replaces the org).
+    pub config: OrgConfig,
     pub data: RwLock<OrgData>,
     pub allocation: ApiAllocation,
     pub changes: ChangeLog,
@@ -175,7 +176,7 @@ impl Org {
             cursors: Mutex::new(Default::default()),
             locks: locks::RowLocks::new(),
             capacity: capacity::Capacity::new(config.contention.processing_slots),
-            config: RwLock::new(config.clone()),
+            config: config.clone(),
         };
         if config.api_usage_start > 0 {
             org.allocation
@@ -203,7 +204,7 @@ impl Org {
         if let Some(u) = self.users.read().get(&username.to_lowercase()) {
             return u.num;
         }
-        let token = self.config.read().security_token.clone();
+        let token = self.config.security_token.clone();
         let mut data = self.data.write();
         let Some(uo) = data.schema.object_index("User") else {
             return 0;
@@ -303,7 +304,6 @@ impl Org {
     /// Whether CDC is enabled for an object.
     pub fn cdc_enabled(&self, object: &str) -> bool {
         self.config
-            .read()
             .cdc_objects
             .iter()
             .any(|o| o.eq_ignore_ascii_case(object) || o == "*")

@@ -146,7 +146,7 @@ pub fn parent_keys(
 pub async fn lock(ctx: &Ctx, keys: Vec<RowKey>) -> ApiResult<LockGuard> {
     let mut guard = lock_rows(&ctx.org, keys).await?;
     guard.attach(ctx.org.capacity.acquire().await);
-    let hold = ctx.org.config.read().contention.write_time;
+    let hold = ctx.org.config.contention.write_time;
     if !hold.is_zero() {
         tokio::time::sleep(hold).await;
     }
@@ -167,7 +167,7 @@ pub async fn lock_rows(org: &Org, keys: Vec<RowKey>) -> ApiResult<LockGuard> {
             .await
             .map_err(|_| unable_to_lock(&[]));
     }
-    let mut wait = org.config.read().lock_wait;
+    let mut wait = org.config.lock_wait;
     if let Some((hold, busy, shutdown)) = contention(org, &keys) {
         wait = hold.wait.unwrap_or(wait);
         if let Ok(held) = org.locks.acquire(busy, std::time::Duration::ZERO).await {

@@ -37,7 +37,7 @@ pub struct CdcSet {
 
 impl CdcSet {
     pub fn of(org: &Org) -> CdcSet {
-        let cfg = org.config.read();
+        let cfg = &org.config;
         CdcSet {
             all: cfg.cdc_objects.iter().any(|o| o == "*"),
             objects: cfg

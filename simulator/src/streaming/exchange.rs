@@ -144,7 +144,7 @@ impl Exchange {
         let hub = &state.streaming;
         let now = self.now();
         hub.sweep(now);
-        let edition = org.config.read().edition;
+        let edition = org.config.edition;
         if hub.client_count(org.num) >= concurrent_clients(edition) {
             return Outcome::reply(bayeux::handshake_denied(m, bayeux::CONCURRENT_LIMIT));
         }

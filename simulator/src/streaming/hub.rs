@@ -163,7 +163,7 @@ impl Hub {
             .lock()
             .entry(org.num)
             .or_insert_with(|| {
-                let edition = org.config.read().edition;
+                let edition = org.config.edition;
                 Arc::new(OrgStreaming {
                     deliveries: ApiAllocation::new(daily_deliveries(edition), DELIVERY_WINDOW),
                 })
