@@ -10,8 +10,12 @@
 //! least 60% of the baseline's requests/s; RSS stays under 1 GiB with a million Accounts. Traffic stays on
 //! 127.0.0.1.
 
+#[path = "../simulator/benches/support/account_read.rs"]
+mod account_read;
 #[path = "support/cpu.rs"]
 mod cpu;
+
+use account_read::{account_read, AccountRead};
 
 use std::process::Command;
 use std::time::Duration;
@@ -121,51 +125,14 @@ fn main() {
         .build()
         .unwrap();
     rt.block_on(async {
-        // The simulator, with 10,000 Accounts and a session. The daily allocation covers the run: with
-        // the default (115,000 calls) most of the run would measure REQUEST_LIMIT_EXCEEDED answers.
+        // The simulator, with 10,000 Accounts and a session.
         let dir = tempfile::tempdir().unwrap();
-        let state = simulator::SimState::new(simulator::SimConfig {
-            journal_path: Some(dir.path().join("journal.ndjson.zst")),
-            org: simulator::org::OrgConfig {
-                daily_api_requests: 100_000_000,
-                ..Default::default()
-            },
-            ..Default::default()
-        })
-        .unwrap();
-        let org = state.default_org();
-        {
-            let mut data = org.data.write();
-            simulator::org::seed::seed(
-                &mut data,
-                "Account",
-                10_000,
-                &Default::default(),
-                1,
-                &Default::default(),
-                state.clock.now_ms(),
-            )
-            .unwrap();
-        }
-        let session = state.sessions.create(
-            org.num,
-            &org.id,
-            1,
-            "admin@sfchaos.test",
-            Some("sfchaos-client".into()),
-            simulator::auth::session::SessionKind::OAuth,
-            state.clock.elapsed(),
-            state.clock.now_ms(),
-        );
-        let (id, record) = {
-            let data = org.data.read();
-            let ai = data.schema.object_index("Account").unwrap();
-            let row = data.tables[ai].rows.values().nth(5_000).unwrap();
-            (
-                data.id_of(ai, row.num).to18(),
-                simulator::rest::render::record(&data, ai, row, None, "/services/data/v62.0"),
-            )
-        };
+        let AccountRead {
+            state,
+            token,
+            path,
+            record,
+        } = account_read(dir.path());
         let http = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let running = simulator::start(state.clone(), http, None, &[]).await.unwrap();
 
@@ -175,9 +142,9 @@ fn main() {
         base_task.abort();
 
         println!("== simulator: GET /services/data/v62.0/sobjects/Account/{{id}}");
-        let auth = format!("Authorization: Bearer {}", session.token);
+        let auth = format!("Authorization: Bearer {token}");
         let sim = wrk(
-            &format!("{}/services/data/v62.0/sobjects/Account/{id}", running.http_url()),
+            &format!("{}{path}", running.http_url()),
             Some(&auth),
         );
         let ratio = if base.rate > 0.0 {
@@ -205,7 +172,6 @@ fn main() {
         );
         let _ = running.shutdown().await;
         drop(state);
-        drop(org);
 
         // Memory with a million Accounts.
         let before = rss_mib();

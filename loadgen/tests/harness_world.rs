@@ -63,8 +63,8 @@ async fn the_org_is_configured_and_seeded_as_the_scenario_says() {
     assert!(tmp.path().join(files::CA).is_file());
     assert!(world.https_url.starts_with("https://127.0.0.1:"));
     let org = world.org();
-    assert_eq!(org.config.read().daily_api_requests, 12345);
-    assert_eq!(org.config.read().lock_wait, Duration::from_secs(2));
+    assert_eq!(org.config.daily_api_requests, 12345);
+    assert_eq!(org.config.lock_wait, Duration::from_secs(2));
     assert!(org.user(world::INTEGRATION_USER).is_some());
     assert!(org.user("sales@sfchaos.test").is_some());
     for i in 0..10 {

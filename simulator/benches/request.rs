@@ -9,8 +9,12 @@
 use axum::body::Body;
 use axum::http::{Method, Request};
 use simulator::server;
+#[path = "support/account_read.rs"]
+mod account_read;
+
+use account_read::{account_read, AccountRead};
 use simulator::server::{ConnInfo, ConnKill, Scheme};
-use simulator::{SimConfig, SimState};
+use simulator::SimConfig;
 use tower::Service;
 
 #[global_allocator]
@@ -20,46 +24,13 @@ fn main() {
     let rounds: usize = env_or("ROUNDS", 50);
     let batch: usize = env_or("BATCH", 20_000);
     let dir = tempfile::tempdir().unwrap();
-    let mut config = SimConfig {
-        journal_path: Some(dir.path().join("journal.ndjson.zst")),
-        ..SimConfig::default()
-    };
-    config.org.daily_api_requests = u64::MAX / 2;
-    let state = SimState::new(config).unwrap();
-    let org = state.default_org();
-    {
-        let mut data = org.data.write();
-        simulator::org::seed::seed(
-            &mut data,
-            "Account",
-            10_000,
-            &Default::default(),
-            1,
-            &Default::default(),
-            state.clock.now_ms(),
-        )
-        .unwrap();
-    }
-    let session = state.sessions.create(
-        org.num,
-        &org.id,
-        1,
-        "admin@sfchaos.test",
-        Some("sfchaos-client".into()),
-        simulator::auth::session::SessionKind::OAuth,
-        state.clock.elapsed(),
-        state.clock.now_ms(),
-    );
-    let path = {
-        let data = org.data.read();
-        let ai = data.schema.object_index("Account").unwrap();
-        let row = data.tables[ai].rows.values().nth(5_000).unwrap();
-        format!(
-            "/services/data/v62.0/sobjects/Account/{}",
-            data.id_of(ai, row.num).to18()
-        )
-    };
-    let auth = format!("Bearer {}", session.token);
+    let AccountRead {
+        state,
+        token,
+        path,
+        record,
+    } = account_read(dir.path());
+    let auth = format!("Bearer {token}");
     let info = ConnInfo::new(
         "127.0.0.1:40000".parse().unwrap(),
         "127.0.0.1:8080".parse().unwrap(),
@@ -101,6 +72,24 @@ fn main() {
             }
         })
     };
+
+    // What is measured is the record's answer.
+    let mut check = server::App::for_connection(&app);
+    let answered = workers[0].0.block_on(async {
+        let mut req = Request::get(path.as_str())
+            .header("authorization", auth.as_str())
+            .body(Body::empty())
+            .unwrap();
+        req.extensions_mut().insert(info.clone());
+        let resp = check.call(req).await.unwrap();
+        axum::body::to_bytes(resp.into_body(), usize::MAX)
+            .await
+            .unwrap()
+    });
+    assert_eq!(
+        serde_json::from_slice::<serde_json::Value>(&answered).unwrap(),
+        record
+    );
 
     // The first rounds warm caches and allocators up and fill the journal's in-memory ring, so the
     // measured ones see its steady state (each entry evicts the oldest).
