@@ -248,24 +248,51 @@ struct FileSink {
 }
 
 impl Inner {
-    /// The entries of lines `first..first + limit` of the ring.
-    fn decode(&self, first: usize, limit: usize) -> Vec<JournalEntry> {
+    /// A copy of lines `first..first + limit` of the ring, to decode once the lock is released
+    /// (decoding is far slower than copying, and appends wait for the lock).
+    fn copy_lines(&self, first: usize, limit: usize) -> Lines {
+        let first = first.min(self.lines.len());
         let offset: usize = self
             .lines
-            .range(..first.min(self.lines.len()))
+            .range(..first)
             .map(|(_, len)| *len as usize)
             .sum();
-        let mut at = offset;
-        let mut line = Vec::new();
-        self.lines
-            .range(first.min(self.lines.len())..)
+        let lens: Vec<u32> = self
+            .lines
+            .range(first..)
             .take(limit)
-            .filter_map(|(_, len)| {
-                let len = *len as usize;
-                line.clear();
-                line.extend(self.ring.range(at..at + len));
-                at += len;
-                serde_json::from_slice(&line).ok()
+            .map(|(_, len)| *len)
+            .collect();
+        let bytes = lens.iter().map(|len| *len as usize).sum::<usize>();
+        // The ring's bytes in up to two slices: copy each part of the range at once.
+        let (front, back) = self.ring.as_slices();
+        let (start, end) = (offset, offset + bytes);
+        let mut text = Vec::with_capacity(bytes);
+        if start < front.len() {
+            text.extend_from_slice(&front[start..end.min(front.len())]);
+        }
+        if end > front.len() {
+            text.extend_from_slice(&back[start.saturating_sub(front.len())..end - front.len()]);
+        }
+        Lines { text, lens }
+    }
+}
+
+/// Lines copied out of the ring.
+struct Lines {
+    text: Vec<u8>,
+    lens: Vec<u32>,
+}
+
+impl Lines {
+    fn decode(&self) -> Vec<JournalEntry> {
+        let mut at = 0;
+        self.lens
+            .iter()
+            .filter_map(|len| {
+                let line = &self.text[at..at + *len as usize];
+                at += *len as usize;
+                serde_json::from_slice(line).ok()
             })
             .collect()
     }
@@ -405,19 +432,25 @@ impl Journal {
 
     /// Entries in memory with `id > after`, oldest first, at most `limit`.
     pub fn recent(&self, after: u64, limit: usize) -> Vec<JournalEntry> {
-        let g = self.shared.inner.lock();
-        let start = g.lines.partition_point(|(id, _)| *id <= after);
-        g.decode(start, limit)
+        let lines = {
+            let g = self.shared.inner.lock();
+            let start = g.lines.partition_point(|(id, _)| *id <= after);
+            g.copy_lines(start, limit)
+        };
+        lines.decode()
     }
 
     /// Entries appended after the first `seen` (as far as the ring still holds them), in append
     /// order, and the new total to pass next time. Entries are appended when requests finish, so
     /// their ids are not in order; following the journal by count sees every entry once.
     pub fn appended_since(&self, seen: u64) -> (u64, Vec<JournalEntry>) {
-        let g = self.shared.inner.lock();
-        let new = usize::try_from(g.written.saturating_sub(seen)).unwrap_or(usize::MAX);
-        let skip = g.lines.len().saturating_sub(new);
-        (g.written, g.decode(skip, usize::MAX))
+        let (written, lines) = {
+            let g = self.shared.inner.lock();
+            let new = usize::try_from(g.written.saturating_sub(seen)).unwrap_or(usize::MAX);
+            let skip = g.lines.len().saturating_sub(new);
+            (g.written, g.copy_lines(skip, usize::MAX))
+        };
+        (written, lines.decode())
     }
 
     /// How many entries were appended in total.
@@ -575,8 +608,10 @@ mod tests {
                 ..Default::default()
             });
         }
-        assert_eq!(j.recent(0, 100).len(), 10);
-        assert_eq!(j.recent(0, 100)[0].id, 16);
+        // Evictions and appends have wrapped the ring's bytes around: every line still decodes.
+        let ids: Vec<u64> = j.recent(0, 100).iter().map(|e| e.id).collect();
+        assert_eq!(ids, (16..=25).collect::<Vec<_>>());
+        assert!(j.recent(0, 100).iter().all(|e| e.method == "GET"));
         j.flush().unwrap();
         let all: Vec<_> = read_file(&p).unwrap().collect();
         assert_eq!(all.len(), 25);
@@ -637,6 +672,34 @@ mod tests {
         assert_eq!(j.recent(1, 10), vec![sparse.clone()]);
         assert_eq!(j.recent(0, 1), vec![full.clone()]);
         assert_eq!(j.appended_since(1), (2, vec![sparse]));
+    }
+
+    /// Lines that straddle the end of the ring's buffer (its bytes wrapped around) read back whole.
+    #[test]
+    fn lines_across_the_ring_buffers_end_read_back() {
+        let j = Journal::new(50, None).unwrap();
+        let wrapped = |j: &Journal| !j.shared.inner.lock().ring.as_slices().1.is_empty();
+        for _ in 0..10_000 {
+            let id = j.next_id();
+            j.append(JournalEntry {
+                id,
+                path: format!("/services/data/v62.0/sobjects/Account/{id}"),
+                ..Default::default()
+            });
+            if j.len() > 100 && wrapped(&j) {
+                break;
+            }
+        }
+        assert!(wrapped(&j), "the ring never wrapped");
+        let last = j.len();
+        let entries = j.recent(0, usize::MAX);
+        assert_eq!(
+            entries.iter().map(|e| e.id).collect::<Vec<_>>(),
+            (last - 49..=last).collect::<Vec<_>>()
+        );
+        assert!(entries
+            .iter()
+            .all(|e| e.path.ends_with(&format!("/{}", e.id))));
     }
 
     /// However large the entries, the ring stays within its byte bound (the newest entry stays).
