@@ -319,6 +319,9 @@ const BATCH_BYTES: usize = 64 * 1024;
 /// The in-memory ring never holds more than this many bytes of lines, whatever its entry capacity.
 const MAX_RING_BYTES: usize = 256 * 1024 * 1024;
 
+/// A journal line's usual size (a REST call's entry is 400–600 bytes).
+const TYPICAL_LINE_BYTES: usize = 640;
+
 /// If the writer falls this far behind, appenders compress the backlog themselves, so memory stays
 /// bounded however fast requests arrive.
 const MAX_PENDING_BYTES: usize = 32 * 1024 * 1024;
@@ -348,7 +351,14 @@ impl Journal {
         let has_file = file.is_some();
         let shared = Arc::new(Shared {
             inner: parking_lot::Mutex::new(Inner {
-                ring: VecDeque::new(),
+                // Room for a full ring of typical lines from the start: growing it later would copy
+                // tens of MiB under the lock every append waits for. Pages are only touched as
+                // lines arrive.
+                ring: VecDeque::with_capacity(
+                    capacity
+                        .saturating_mul(TYPICAL_LINE_BYTES)
+                        .min(MAX_RING_BYTES),
+                ),
                 lines: VecDeque::with_capacity(capacity.min(65_536)),
                 capacity: capacity.max(1),
                 max_ring_bytes: MAX_RING_BYTES,
