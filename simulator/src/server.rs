@@ -80,23 +80,21 @@ pub struct ConnKill {
 
 impl ConnKill {
     fn new(stream: &TcpStream) -> ConnKill {
-        let socket = socket2::SockRef::from(stream).try_clone().ok();
+        ConnKill::with_socket(socket2::SockRef::from(stream).try_clone().ok())
+    }
+
+    /// A handle for requests that did not come through a socket (tests with `oneshot`).
+    pub fn detached() -> Arc<ConnKill> {
+        Arc::new(ConnKill::with_socket(None))
+    }
+
+    fn with_socket(socket: Option<socket2::Socket>) -> ConnKill {
         ConnKill {
             attached: socket.is_some(),
             socket: parking_lot::Mutex::new(socket),
             task: Default::default(),
             killed: Default::default(),
         }
-    }
-
-    /// A handle for requests that did not come through a socket (tests with `oneshot`).
-    pub fn detached() -> Arc<ConnKill> {
-        Arc::new(ConnKill {
-            socket: parking_lot::Mutex::new(None),
-            attached: false,
-            task: Default::default(),
-            killed: Default::default(),
-        })
     }
 
     /// Whether there is a socket to reset.

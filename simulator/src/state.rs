@@ -228,7 +228,7 @@ impl SimState {
     }
 
     /// Resolve a bearer token to its session and org, at the current scenario time.
-    pub fn session(&self, token: &str) -> Option<(Arc<crate::auth::session::Session>, Arc<Org>)> {
+    pub fn session(&self, token: &str) -> Option<SessionPair> {
         let pair = self.resolve(token)?;
         valid(self, &pair).then_some(pair)
     }
