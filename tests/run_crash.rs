@@ -1,5 +1,6 @@
 //! The integration dies mid-run (the fixture exits abruptly after 40 events): the harness keeps
-//! going, records the crash, and a `crash-restart` action brings the integration back.
+//! going, records the crash, and a `crash-restart` action brings the integration back, told when
+//! the run started.
 
 mod run_common;
 
@@ -107,4 +108,24 @@ kind = "crash-restart"
     assert!(stderr.contains("=== sfchaos: start #1"), "{stderr}");
     assert!(stderr.contains("=== sfchaos: start #2"), "{stderr}");
     assert!(stderr.contains("crashing on purpose"), "{stderr}");
+
+    // The first start comes before scenario time zero; the restart is told when zero was, so the
+    // peak windows it reads count from the run's start, not its own.
+    let zero = events
+        .iter()
+        .find(|e| e["event"] == "run-start")
+        .and_then(|e| e["detail"].as_str())
+        .expect("run-start with its wall-clock time");
+    let zero_ms = chrono::DateTime::parse_from_rfc3339(zero)
+        .unwrap()
+        .timestamp_millis();
+    let run_starts: Vec<&str> = stderr
+        .lines()
+        .filter_map(|l| l.split_once(", run start ").map(|(_, v)| v))
+        .collect();
+    assert_eq!(
+        run_starts,
+        ["unset", zero_ms.to_string().as_str()],
+        "{stderr}"
+    );
 }

@@ -162,8 +162,14 @@ async fn an_unasked_exit_is_a_crash_and_crash_restart_recovers() {
 #[tokio::test]
 async fn deploy_switches_the_command_and_rollback_brings_the_old_one_back() {
     let setup = setup();
-    let (mut s, _, _) = supervisor(&setup, command(&setup, "v1"), &[]);
+    let (mut s, _, _) = supervisor(
+        &setup,
+        command(&setup, "v1"),
+        &[("FIXTURE_GREETING", "first")],
+    );
     s.start().await.unwrap();
+    // What the harness learns after the first start (the run's zero) reaches every later one.
+    s.set_env("FIXTURE_GREETING", "later".into());
     s.apply(&ActionKind::Deploy {
         command: command(&setup, "v2"),
     })
@@ -180,10 +186,13 @@ async fn deploy_switches_the_command_and_rollback_brings_the_old_one_back() {
     let out = std::fs::read_to_string(setup.dir.join("out.log")).unwrap();
     let versions: Vec<&str> = out.lines().filter(|l| l.starts_with("version")).collect();
     assert_eq!(versions.len(), 3, "{out}");
-    assert!(
-        versions[0].starts_with("version v1")
-            && versions[1].starts_with("version v2")
-            && versions[2].starts_with("version v1")
+    assert_eq!(
+        versions,
+        [
+            "version v1 greeting first",
+            "version v2 greeting later",
+            "version v1 greeting later"
+        ]
     );
     assert_eq!(
         s.counts().crashes,

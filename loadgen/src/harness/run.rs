@@ -199,6 +199,8 @@ pub async fn run_scenario(
     // 3. Scenario time zero.
     let clock = RunClock::starting_now();
     world.state().clock.restart();
+    // A restarted integration counts its peak windows from the run's zero, not from its restart.
+    supervisor.set_env("SFCHAOS_RUN_START", clock.epoch_ms().to_string());
     let journal_before = world.state().journal.len();
     let fault_problems = world::install_faults(world.state(), &scenario.faults, &faults_log)
         .err()

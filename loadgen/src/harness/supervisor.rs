@@ -238,6 +238,14 @@ impl Supervisor {
         Arc::clone(&self.pgid)
     }
 
+    /// Sets `key` in the environment of every later start (restart, deploy, rollback).
+    pub fn set_env(&mut self, key: &str, value: String) {
+        match self.spec.env.iter_mut().find(|(k, _)| k == key) {
+            Some((_, v)) => *v = value,
+            None => self.spec.env.push((key.to_owned(), value)),
+        }
+    }
+
     /// Whether a process is running (not exited).
     pub fn is_running(&self) -> bool {
         self.proc.as_ref().is_some_and(|p| !p.has_exited())
