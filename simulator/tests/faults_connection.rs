@@ -148,6 +148,29 @@ async fn latency_per_hop_holds_the_request_and_the_reply() {
     assert_eq!(entry.fault.clone().unwrap().action, "delay:30ms+30ms");
 }
 
+/// The timer fires on millisecond ticks; per-hop delays round to the nearest tick instead of always
+/// up, so that a few-millisecond hop's mean is the distribution's (Brooker's contention model,
+/// `scenarios/retry-storm-occ.toml`, is sensitive to it).
+#[tokio::test(start_paused = true)]
+async fn latency_per_hop_rounds_to_the_nearest_millisecond() {
+    for (delay, total) in [("10400us", 20), ("10600us", 22)] {
+        let state = state(
+            1,
+            json!([{"kind": "latency", "id": "hops", "delay": delay, "per": "hop", "scope": {"route": "/services/data"}}]),
+        );
+        let running = serve(state.clone()).await;
+        let start = tokio::time::Instant::now();
+        let r = get(&running, "/services/data").await;
+        assert_eq!(r.status(), 200);
+        let took = start.elapsed();
+        assert!(
+            took >= Duration::from_millis(total) && took < Duration::from_millis(total + 1),
+            "{delay} per hop took {took:?}"
+        );
+        running.shutdown().await.unwrap();
+    }
+}
+
 /// A client that opens a connection and never finishes its request head is disconnected once the
 /// connection has been idle for the idle timeout; a connection whose request is being answered
 /// slowly (here a latency fault longer than the timeout) is not.

@@ -304,9 +304,9 @@ where
             resp
         }
         Action::DelayHops(there, back) => {
-            hold(&state, there).await;
+            hold(&state, to_nearest_tick(there)).await;
             let resp = serve(inner, req, facts).await;
-            hold(&state, back).await;
+            hold(&state, to_nearest_tick(back)).await;
             resp
         }
         Action::DelayPerKb(per_kib) => {
@@ -507,6 +507,14 @@ fn tag_limit_refusal(
 }
 
 /// Hold a response; shutdown cuts the wait short.
+/// The timer fires on the first millisecond tick at or after a deadline, so a hold of `d` lasts
+/// `d` plus half a millisecond on average. Per-hop delays are a few milliseconds each and come in
+/// pairs, where that bias would be a tenth of the delay: they aim half a tick early, which makes
+/// the rounding go to the nearest tick and keeps their mean where the distribution puts it.
+fn to_nearest_tick(d: Duration) -> Duration {
+    d.saturating_sub(Duration::from_micros(500))
+}
+
 async fn hold(state: &SimState, d: Duration) {
     tokio::select! {
         _ = tokio::time::sleep(d) => {}
