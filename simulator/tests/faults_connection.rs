@@ -5,6 +5,7 @@ mod faults_common;
 
 use faults_common::*;
 use serde_json::json;
+use simulator::state::SimState;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -122,23 +123,30 @@ async fn latency_per_kib_scales_with_the_body() {
     );
 }
 
-#[tokio::test(start_paused = true)]
-async fn latency_per_hop_holds_the_request_and_the_reply() {
+/// How long `GET /services/data` takes under a per-hop latency rule of `delay`, with the state the
+/// simulator ran on (a paused clock: the time is the holds alone).
+async fn per_hop_round_trip(delay: &str) -> (Duration, SimState) {
     let state = state(
         1,
-        json!([{"kind": "latency", "id": "hops", "delay": "30ms", "per": "hop", "scope": {"route": "/services/data"}}]),
+        json!([{"kind": "latency", "id": "hops", "delay": delay, "per": "hop", "scope": {"route": "/services/data"}}]),
     );
     let running = serve(state.clone()).await;
     let start = tokio::time::Instant::now();
     let r = get(&running, "/services/data").await;
     assert_eq!(r.status(), 200);
     let took = start.elapsed();
+    running.shutdown().await.unwrap();
+    (took, state)
+}
+
+#[tokio::test(start_paused = true)]
+async fn latency_per_hop_holds_the_request_and_the_reply() {
+    let (took, state) = per_hop_round_trip("30ms").await;
     // One draw on the way in, one on the way back.
     assert!(
         took >= Duration::from_millis(60) && took < Duration::from_millis(65),
         "{took:?}"
     );
-    running.shutdown().await.unwrap();
     let entry = state
         .journal
         .recent(0, 10)
@@ -154,20 +162,11 @@ async fn latency_per_hop_holds_the_request_and_the_reply() {
 #[tokio::test(start_paused = true)]
 async fn latency_per_hop_rounds_to_the_nearest_millisecond() {
     for (delay, total) in [("10400us", 20), ("10600us", 22)] {
-        let state = state(
-            1,
-            json!([{"kind": "latency", "id": "hops", "delay": delay, "per": "hop", "scope": {"route": "/services/data"}}]),
-        );
-        let running = serve(state.clone()).await;
-        let start = tokio::time::Instant::now();
-        let r = get(&running, "/services/data").await;
-        assert_eq!(r.status(), 200);
-        let took = start.elapsed();
+        let (took, _) = per_hop_round_trip(delay).await;
         assert!(
             took >= Duration::from_millis(total) && took < Duration::from_millis(total + 1),
             "{delay} per hop took {took:?}"
         );
-        running.shutdown().await.unwrap();
     }
 }
 
