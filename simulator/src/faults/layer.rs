@@ -506,7 +506,6 @@ fn tag_limit_refusal(
     }
 }
 
-/// Hold a response; shutdown cuts the wait short.
 /// The timer fires on the first millisecond tick at or after a deadline, so a hold of `d` lasts
 /// `d` plus half a millisecond on average. Per-hop delays are a few milliseconds each and come in
 /// pairs, where that bias would be a tenth of the delay: they aim half a tick early, which makes
@@ -515,6 +514,7 @@ fn to_nearest_tick(d: Duration) -> Duration {
     d.saturating_sub(Duration::from_micros(500))
 }
 
+/// Hold a response; shutdown cuts the wait short.
 async fn hold(state: &SimState, d: Duration) {
     tokio::select! {
         _ = tokio::time::sleep(d) => {}
